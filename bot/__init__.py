@@ -1,0 +1,1 @@
+"""Slack-first incident bot: the domain (incidents, rules, job queue) and the composition root."""

@@ -1,0 +1,88 @@
+"""`python -m bot doctor`: one line per check, so the first thing to run when something is wrong says what."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from bot import db
+from bot.app import build_core
+from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def run_checks(settings: Settings) -> Iterator[Check]:
+    """Each check runs even when an earlier one failed; errors are reported, never raised."""
+    core = build_core(settings)
+    yield Check("configuration", True, "settings loaded")
+    missing = settings.missing_credentials()
+    yield Check(
+        "credentials", not missing, "all present" if not missing else "missing: " + "; ".join(missing)
+    )
+    yield _guarded("database", lambda: _database(core.engine))
+    yield Check("redis", core.kv.ping(), "embedded in-process store" if core.kv.embedded else "PING answered")
+    if settings.slack_bot_token is not None:
+        yield _guarded("slack", lambda: _slack(settings))
+    if settings.jira_enabled:
+        yield _guarded("jira", lambda: _jira_account(settings))
+        yield _guarded("jira fields", lambda: _jira_fields(settings))
+
+
+def _guarded(name: str, check: Callable[[], str]) -> Check:
+    try:
+        return Check(name, True, check())
+    except Exception as exc:
+        return Check(name, False, f"{type(exc).__name__}: {str(exc)[:300]}")
+
+
+def _database(engine: object) -> str:
+    db.check_schema(engine)  # type: ignore[arg-type]
+    return "reachable, schema up to date"
+
+
+def _slack(settings: Settings) -> str:
+    from slack_sdk import WebClient
+
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    answer = WebClient(token=token, base_url=settings.slack_api_url, timeout=10).auth_test()
+    return f"auth.test ok: bot user {answer['user_id']} in team {answer.get('team_id')}"
+
+
+def _jira_account(settings: Settings) -> str:
+    from sync.jira_client import JiraGateway
+
+    me = JiraGateway(settings).myself()
+    configured = settings.jira_bot_account_id
+    if configured and configured != me.get("accountId"):
+        raise ValueError(
+            f"JIRA_BOT_ACCOUNT_ID is {configured} but the credentials belong to {me.get('accountId')}"
+        )
+    return f"/myself ok: {me.get('displayName')} ({me.get('accountId')})"
+
+
+def _jira_fields(settings: Settings) -> str:
+    from sync.jira_client import JiraGateway
+
+    known = JiraGateway(settings).field_ids()
+    wanted = {
+        "JIRA_FIELD_PRIORITY": settings.jira_field_priority,
+        "JIRA_FIELD_ENVIRONMENTS": settings.jira_field_environments,
+        "JIRA_FIELD_PLATFORM": settings.jira_field_platform,
+        "JIRA_FIELD_BUSINESS_IMPACT": settings.jira_field_business_impact,
+        "JIRA_FIELD_ZENDESK_TICKET": settings.jira_field_zendesk_ticket,
+        "JIRA_FIELD_SELLER_CONTRACT": settings.jira_field_seller_contract,
+        "JIRA_FIELD_ZOHO_DESK_TICKET": settings.jira_field_zoho_desk_ticket,
+        **{f"JIRA_POSTMORTEM_FIELDS[{k}]": v for k, v in settings.jira_postmortem_fields.items()},
+    }
+    if settings.raid_jira_incident_category_field:
+        wanted["RAID_JIRA_INCIDENT_CATEGORY_FIELD"] = settings.raid_jira_incident_category_field
+    missing = [f"{name}={field_id}" for name, field_id in wanted.items() if field_id not in known]
+    if missing:
+        raise ValueError("unknown in Jira's /field: " + ", ".join(missing))
+    return f"all {len(wanted)} configured field ids exist"

@@ -1,0 +1,254 @@
+"""The durable job queue (a transactional outbox): every call to Slack or Jira is a row here first.
+
+Jobs are enqueued inside the caller's transaction, so a state change and the work it implies commit
+together or not at all. Each job belongs to a *lane* (`slack`, `jira`) of an incident; within one
+incident and lane jobs run strictly in the order they were made, and a Jira outage never holds up the
+Slack lane. Claims use `FOR UPDATE SKIP LOCKED` on PostgreSQL and a guarded UPDATE everywhere, so two
+workers or two processes never run the same job. A claim is a lease: a process killed mid-job leaves
+a job whose lease runs out and which is then claimed again (handlers are idempotent).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.models import Job, utcnow
+
+PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+
+
+class RetryLater(Exception):
+    """A handler's transient failure; `retry_after` (seconds) is honoured when the remote gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(Exception):
+    """A failure no retry can fix (e.g. Jira refusing a field): the job is parked at once."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter, capped, never shorter than a remote's Retry-After."""
+
+    base: float = 1.0
+    cap: float = 300.0
+
+    def delay(self, attempts: int, retry_after: float | None = None) -> float:
+        computed = min(self.cap, self.base * 2 ** max(attempts - 1, 0)) * random.uniform(0.5, 1.0)
+        return max(computed, retry_after) if retry_after is not None else computed
+
+
+class Wakeup:
+    """Wakes idle workers the moment a job is committed in this process."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._generation = 0
+
+    def notify(self) -> None:
+        with self._condition:
+            self._generation += 1
+            self._condition.notify_all()
+
+    def wait(self, timeout: float) -> None:
+        with self._condition:
+            generation = self._generation
+            self._condition.wait_for(lambda: self._generation != generation, timeout=timeout)
+
+
+WAKEUP = Wakeup()
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _wake_after_commit(session: Session) -> None:
+    if session.info.pop("jobs_enqueued", False):
+        WAKEUP.notify()
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    *,
+    lane: str,
+    incident_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    delay: float = 0.0,
+) -> Job:
+    """Add a job to the caller's transaction; workers see it (and wake) when the caller commits."""
+    now = utcnow()
+    job = Job(
+        kind=kind,
+        lane=lane,
+        incident_id=incident_id,
+        payload=payload or {},
+        next_attempt_at=now + timedelta(seconds=delay),
+        created_at=now,
+    )
+    session.add(job)
+    session.info["jobs_enqueued"] = True
+    return job
+
+
+class JobQueue:
+    """Claims, completes and reschedules jobs; all the queue's SQL lives here."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        lease_seconds: float = 120.0,
+        max_attempts: int = 12,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.engine = engine
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_attempts = max_attempts
+        self.backoff = backoff or Backoff()
+        self._sqlite_claim_lock = threading.Lock()
+
+    def claim(self, worker_id: str) -> Job | None:
+        """Take the oldest runnable job whose earlier siblings (same incident and lane) are finished."""
+        if self.engine.dialect.name == "sqlite":
+            with self._sqlite_claim_lock:
+                return self._claim(worker_id)
+        return self._claim(worker_id)
+
+    def _claim(self, worker_id: str) -> Job | None:
+        now = utcnow()
+        earlier = sa.orm.aliased(Job)
+        blocked = (
+            select(earlier.id)
+            .where(
+                earlier.incident_id == Job.incident_id,
+                earlier.lane == Job.lane,
+                earlier.id < Job.id,
+                col(earlier.state).in_([PENDING, RUNNING]),
+            )
+            .exists()
+        )
+        runnable = sa.or_(
+            sa.and_(Job.state == PENDING, Job.next_attempt_at <= now),
+            sa.and_(Job.state == RUNNING, Job.locked_until < now),
+        )
+        query = (
+            select(Job)
+            .where(runnable, sa.or_(col(Job.incident_id).is_(None), ~blocked))
+            .order_by(col(Job.id))
+            .limit(1)
+            .with_for_update(skip_locked=True, of=Job)
+        )
+        with Session(self.engine, expire_on_commit=False) as session:
+            job = session.exec(query).first()
+            if job is None:
+                return None
+            claimed = session.execute(
+                sa.update(Job)
+                .where(col(Job.id) == job.id, runnable)
+                .values(
+                    state=RUNNING,
+                    locked_by=worker_id,
+                    locked_until=now + self.lease,
+                    attempts=Job.attempts + 1,
+                )
+            )
+            session.commit()
+            if claimed.rowcount != 1:
+                return None
+            session.refresh(job)
+            return job
+
+    def complete(self, job: Job) -> None:
+        self._finish(job, state=DONE, error=None)
+
+    def fail(self, job: Job, error: BaseException) -> datetime | None:
+        """Reschedule with backoff, or park as failed when attempts are spent; returns the next try."""
+        message = _describe(error)
+        permanent = isinstance(error, PermanentFailure)
+        if permanent or job.attempts >= self.max_attempts:
+            self._finish(job, state=FAILED, error=message)
+            return None
+        retry_after = error.retry_after if isinstance(error, RetryLater) else None
+        next_at = utcnow() + timedelta(seconds=self.backoff.delay(job.attempts, retry_after))
+        with Session(self.engine) as session:
+            session.execute(
+                sa.update(Job)
+                .where(col(Job.id) == job.id, Job.locked_by == job.locked_by)
+                .values(
+                    state=PENDING,
+                    next_attempt_at=next_at,
+                    locked_by=None,
+                    locked_until=None,
+                    last_error=message,
+                )
+            )
+            session.commit()
+        return next_at
+
+    def release(self, job: Job) -> None:
+        """Give a claimed job back untouched (shutdown before it could run)."""
+        with Session(self.engine) as session:
+            session.execute(
+                sa.update(Job)
+                .where(col(Job.id) == job.id, Job.locked_by == job.locked_by)
+                .values(state=PENDING, locked_by=None, locked_until=None, attempts=Job.attempts - 1)
+            )
+            session.commit()
+
+    def _finish(self, job: Job, *, state: str, error: str | None) -> None:
+        with Session(self.engine) as session:
+            session.execute(
+                sa.update(Job)
+                .where(col(Job.id) == job.id)
+                .values(
+                    state=state, finished_at=utcnow(), locked_by=None, locked_until=None, last_error=error
+                )
+            )
+            session.commit()
+
+    def retry_failed(self, job_ids: Sequence[int] | None = None) -> int:
+        """Put parked jobs back in the queue (all of them, or the given ids)."""
+        query = sa.update(Job).where(Job.state == FAILED)
+        if job_ids:
+            query = query.where(col(Job.id).in_(list(job_ids)))
+        with Session(self.engine) as session:
+            result = session.execute(
+                query.values(state=PENDING, attempts=0, next_attempt_at=utcnow(), finished_at=None)
+            )
+            session.commit()
+        WAKEUP.notify()
+        return result.rowcount
+
+    def listing(self, states: Sequence[str] = (PENDING, RUNNING, FAILED)) -> list[Job]:
+        with Session(self.engine) as session:
+            return list(
+                session.exec(select(Job).where(col(Job.state).in_(list(states))).order_by(col(Job.id)))
+            )
+
+    def backlog(self) -> tuple[dict[str, int], float]:
+        """Jobs per state (not done) and the age in seconds of the oldest pending job."""
+        with Session(self.engine) as session:
+            counts = dict(
+                session.execute(
+                    select(Job.state, sa.func.count()).where(Job.state != DONE).group_by(Job.state)
+                ).all()
+            )
+            oldest = session.exec(select(sa.func.min(Job.created_at)).where(Job.state == PENDING)).one()
+        age = (utcnow() - oldest).total_seconds() if oldest else 0.0
+        return counts, age
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return f"{type(error).__name__}: {text}"[:2000]

@@ -1,0 +1,105 @@
+"""The few Redis operations the bot needs, on a real Redis or on an embedded in-process store.
+
+Loop-guard keys, webhook de-duplication and the reconciler's leader lock all need the same three
+things: set-if-absent with a TTL, get-and-delete, and a lock. With no `REDIS_URL` the same code runs
+on fakeredis (one process only), so the semantics are Redis's own, not a hand-written imitation.
+When a real Redis goes away the store logs a warning and answers as "nothing known" rather than
+crashing the bot: guards then err on the side of processing a change (which the changelog-id
+de-duplication in the database still keeps single).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import fakeredis
+import redis
+
+logger = logging.getLogger(__name__)
+
+
+class KeyValueStore:
+    """TTL keys, single-use keys and locks over a redis-py client."""
+
+    def __init__(self, client: redis.Redis, *, embedded: bool) -> None:
+        self._client = client
+        self.embedded = embedded
+
+    @classmethod
+    def from_url(cls, url: str | None) -> KeyValueStore:
+        """Redis when a URL is configured, else the embedded store."""
+        if url:
+            client = redis.Redis.from_url(
+                url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
+            )
+            return cls(client, embedded=False)
+        return cls(fakeredis.FakeRedis(decode_responses=True), embedded=True)
+
+    def set(self, key: str, value: str, *, ttl: float, only_if_absent: bool = False) -> bool:
+        """Set a key with a TTL; with only_if_absent, True only for the caller that created it."""
+        try:
+            return bool(self._client.set(key, value, px=int(ttl * 1000), nx=only_if_absent))
+        except redis.RedisError as exc:
+            logger.warning("redis unavailable for set %s: %s", key, exc)
+            return not only_if_absent
+
+    def take(self, key: str) -> str | None:
+        """Get and delete in one step, so a key can be used exactly once."""
+        try:
+            return self._client.getdel(key)
+        except redis.RedisError as exc:
+            logger.warning("redis unavailable for take %s: %s", key, exc)
+            return None
+
+    def get(self, key: str) -> str | None:
+        try:
+            return self._client.get(key)
+        except redis.RedisError as exc:
+            logger.warning("redis unavailable for get %s: %s", key, exc)
+            return None
+
+    def delete(self, key: str) -> None:
+        try:
+            self._client.delete(key)
+        except redis.RedisError as exc:
+            logger.warning("redis unavailable for delete %s: %s", key, exc)
+
+    @contextmanager
+    def lock(self, name: str, *, ttl: float) -> Iterator[bool]:
+        """A non-blocking lock: yields True to the one holder, False to everyone else."""
+        token = uuid.uuid4().hex
+        key = f"lock:{name}"
+        try:
+            held = bool(self._client.set(key, token, px=int(ttl * 1000), nx=True))
+        except redis.RedisError as exc:
+            logger.warning("redis unavailable for lock %s: %s", name, exc)
+            held = False
+        try:
+            yield held
+        finally:
+            if held:
+                try:
+                    self._release(key, token)
+                except redis.RedisError as exc:
+                    logger.warning("redis unavailable releasing lock %s: %s", name, exc)
+
+    def _release(self, key: str, token: str) -> None:
+        """Delete the lock only if we still hold it (it may have expired and been taken)."""
+        with self._client.pipeline() as pipe:
+            try:
+                pipe.watch(key)
+                if pipe.get(key) == token:
+                    pipe.multi()
+                    pipe.delete(key)
+                    pipe.execute()
+            except redis.WatchError:
+                pass  # someone else took the expired lock meanwhile: theirs now
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._client.ping())
+        except redis.RedisError:
+            return False

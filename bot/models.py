@@ -1,0 +1,179 @@
+"""Database tables (SQLModel): incidents and their history, users, Jira links, jobs, sync bookkeeping.
+
+The incident row holds the current state; `IncidentUpdate` rows are the never-rewritten history.
+Unique constraints carry the domain's "exactly one" rules (one ticket, one post-mortem per incident,
+one row per applied Jira changelog id, one row per webhook delivery).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC, so SQLite and PostgreSQL compare times alike."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def _time(*, nullable: bool = False) -> Any:
+    column = sa.Column(UTCDateTime(), nullable=nullable)
+    if nullable:
+        return Field(default=None, sa_column=column)
+    return Field(default_factory=utcnow, sa_column=column)
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+class Incident(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=128)
+    description: str = ""
+    status: str = Field(default="OPEN", index=True)
+    priority: int
+    environments: list[str] = _json(list)
+    platform: str = "platform-All"
+    impacts: dict[str, str] = _json(dict)
+    zendesk_ticket_id: str | None = None
+    seller_contract_id: str | None = None
+    zoho_desk_ticket_id: str | None = None
+    is_key_account: bool = False
+    is_seller_in_golden_list: bool = False
+    suggested_team_routing: str | None = None
+    category: str | None = None
+    reporter_id: str
+    commander_id: str
+    channel_id: str | None = Field(default=None, index=True, unique=True)
+    channel_name: str | None = None
+    announcement_ts: str | None = None
+    closure_reason: str | None = None
+    jira_lagging: bool = False
+    declared_at: datetime = _time()
+    updated_at: datetime = _time()
+    closed_at: datetime | None = _time(nullable=True)
+
+
+class IncidentUpdate(SQLModel, table=True):
+    __tablename__ = "incident_update"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    created_at: datetime = _time()
+    author_id: str | None = None
+    source: str
+    event_type: str
+    changes: dict[str, Any] = _json(dict)
+    message: str | None = None
+
+
+class KeyEvent(SQLModel, table=True):
+    __tablename__ = "key_event"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "kind", name="uq_key_event_incident_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    kind: str
+    at: datetime = _time()
+    message: str | None = None
+
+
+class User(SQLModel, table=True):
+    """A Slack user as the bot knows them; the Jira account is cached after the first e-mail lookup."""
+
+    slack_id: str = Field(primary_key=True)
+    email: str | None = Field(default=None, index=True)
+    name: str | None = None
+    jira_account_id: str | None = None
+    jira_checked_at: datetime | None = _time(nullable=True)
+
+
+class JiraTicket(SQLModel, table=True):
+    __tablename__ = "jira_ticket"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", unique=True)
+    key: str = Field(unique=True)
+    jira_id: str
+    url: str
+
+
+class JiraPostMortem(SQLModel, table=True):
+    __tablename__ = "jira_postmortem"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", unique=True)
+    key: str = Field(unique=True)
+    jira_id: str
+    url: str
+    created_at: datetime = _time()
+
+
+class Job(SQLModel, table=True):
+    """One external call to make, durable until it succeeds (or is parked as failed, never dropped)."""
+
+    __table_args__ = (sa.Index("ix_job_claim", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    lane: str
+    incident_id: int | None = Field(default=None, index=True)
+    payload: dict[str, Any] = _json(dict)
+    state: str = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime = _time()
+    locked_by: str | None = None
+    locked_until: datetime | None = _time(nullable=True)
+    last_error: str | None = None
+    created_at: datetime = _time()
+    finished_at: datetime | None = _time(nullable=True)
+
+
+class AppliedChangelog(SQLModel, table=True):
+    """A Jira changelog history already processed: the de-duplication key of Jira → incident."""
+
+    __tablename__ = "applied_changelog"
+
+    changelog_id: str = Field(primary_key=True)
+    issue_key: str
+    incident_id: int | None = None
+    applied_at: datetime = _time()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """A Jira webhook delivery recorded before processing, keyed by X-Atlassian-Webhook-Identifier."""
+
+    __tablename__ = "webhook_delivery"
+
+    identifier: str = Field(primary_key=True)
+    received_at: datetime = _time()
+    body: str
+    state: str = "pending"
+
+
+class Checkpoint(SQLModel, table=True):
+    """Named high-water marks, e.g. the reconciler's last successful run."""
+
+    name: str = Field(primary_key=True)
+    value: datetime = _time()

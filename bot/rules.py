@@ -1,0 +1,50 @@
+"""The incident rules of SPEC §2–§3: who may do what, and when an incident may be closed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.enums import Status
+from bot.errors import NotAllowed
+from bot.models import Incident
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The configurable parts of the rules."""
+
+    postmortem_required_for: frozenset[int] = frozenset({1, 2})
+    responders: frozenset[str] = field(default_factory=frozenset)
+    teams: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+
+
+def close_blockers(incident: Incident, *, has_postmortem: bool, policy: Policy) -> list[str]:
+    """Why the incident cannot be closed now; empty when it can."""
+    reasons = []
+    if Status(incident.status).rank < Status.MITIGATED.rank:
+        reasons.append(f"it is {Status(incident.status).label}; it must be at least Mitigated")
+    if incident.priority in policy.postmortem_required_for and not has_postmortem:
+        reasons.append(f"a P{incident.priority} incident needs its post-mortem created first")
+    return reasons
+
+
+def check_can_update(incident: Incident, actor_id: str, *, is_channel_member: bool) -> None:
+    if is_channel_member or actor_id in (incident.reporter_id, incident.commander_id):
+        return
+    raise NotAllowed(
+        f"Only members of <#{incident.channel_id}>, the reporter <@{incident.reporter_id}> or the "
+        f"commander <@{incident.commander_id}> may update this incident."
+        if incident.channel_id
+        else f"Only the reporter <@{incident.reporter_id}> or the commander <@{incident.commander_id}> "
+        "may update this incident."
+    )
+
+
+def check_can_close(incident: Incident, actor_id: str, *, policy: Policy, action: str = "close") -> None:
+    """Closing and creating the post-mortem belong to the commander, the reporter and the responders."""
+    if actor_id in (incident.reporter_id, incident.commander_id) or actor_id in policy.responders:
+        return
+    who = f"the commander <@{incident.commander_id}>, the reporter <@{incident.reporter_id}>"
+    who += " or a member of the responders group" if policy.responders else ""
+    raise NotAllowed(f"Only {who} may {action} this incident.")

@@ -1,0 +1,195 @@
+"""The durable job queue on SQLite and PostgreSQL: order, backoff, parking, wake-up, single execution."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bot.jobs import Backoff, JobQueue, PermanentFailure, RetryLater, enqueue
+from bot.models import Job, utcnow
+from bot.workers import HandlerRegistry, WorkerPool, run_one
+
+FAST = Backoff(base=0.01, cap=0.05)
+
+
+def add_jobs(engine, specs: list[tuple[str, int | None, str]]) -> list[int]:
+    """Enqueue (kind, incident, lane) jobs in one transaction, as a use case would."""
+    with Session(engine) as session:
+        jobs = [
+            enqueue(session, kind, lane=lane, incident_id=incident, payload={"n": n})
+            for n, (kind, incident, lane) in enumerate(specs)
+        ]
+        session.commit()
+        return [job.id for job in jobs]
+
+
+def wait_until(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+def states(engine) -> dict[int, str]:
+    with Session(engine) as session:
+        return {job.id: job.state for job in session.exec(select(Job))}
+
+
+def test_jobs_of_one_incident_and_lane_run_in_order_even_through_retries(engine) -> None:
+    queue = JobQueue(engine, backoff=FAST)
+    ran: list[tuple[int, int]] = []
+    failed_once: set[int] = set()
+
+    def handler(job: Job) -> None:
+        if job.payload["n"] == 0 and job.id not in failed_once:
+            failed_once.add(job.id)
+            raise RetryLater("jira down")
+        time.sleep(0.005)
+        ran.append((job.incident_id, job.payload["n"]))
+
+    registry = HandlerRegistry()
+    registry.register("push", handler)
+    add_jobs(engine, [("push", 1, "jira")] * 6 + [("push", 2, "jira")] * 3)
+    pool = WorkerPool(queue, registry, threads=4, poll_interval=0.02)
+    pool.start()
+    try:
+        wait_until(lambda: len(ran) == 9)
+    finally:
+        pool.stop()
+    assert [n for incident, n in ran if incident == 1] == [0, 1, 2, 3, 4, 5]
+    assert [n for incident, n in ran if incident == 2] == [6, 7, 8]
+
+
+def test_a_blocked_lane_does_not_hold_up_the_other_lane(engine) -> None:
+    queue = JobQueue(engine, backoff=Backoff(base=60, cap=60))
+    registry = HandlerRegistry()
+    registry.register("jira", lambda job: (_ for _ in ()).throw(RetryLater("down", retry_after=60)))
+    registry.register("slack", lambda job: None)
+    jira_id, slack_id = add_jobs(engine, [("jira", 1, "jira"), ("slack", 1, "slack")])
+    assert run_one(queue, registry, "w1") and run_one(queue, registry, "w1")
+    assert states(engine) == {jira_id: "pending", slack_id: "done"}
+
+
+def test_backoff_honours_retry_after(engine) -> None:
+    queue = JobQueue(engine, backoff=Backoff(base=0.01, cap=0.02))
+    registry = HandlerRegistry()
+    registry.register("push", lambda job: (_ for _ in ()).throw(RetryLater("429", retry_after=30)))
+    [job_id] = add_jobs(engine, [("push", 1, "jira")])
+    before = utcnow()
+    run_one(queue, registry, "w1")
+    with Session(engine) as session:
+        job = session.get(Job, job_id)
+    assert job.state == "pending" and job.attempts == 1 and "429" in job.last_error
+    assert job.next_attempt_at >= before + timedelta(seconds=29)
+    assert not run_one(queue, registry, "w1"), "a job must not run before its next attempt time"
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
+    backoff = Backoff(base=1, cap=20)
+    for attempt, ceiling in [(1, 1), (2, 2), (3, 4), (5, 16), (9, 20)]:
+        delays = [backoff.delay(attempt) for _ in range(50)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(set(delays)) > 1
+
+
+def test_failing_job_is_parked_with_its_error_and_can_be_retried(engine) -> None:
+    queue = JobQueue(engine, backoff=FAST, max_attempts=3)
+    registry = HandlerRegistry()
+    calls = []
+
+    def handler(job: Job) -> None:
+        calls.append(job.id)
+        if len(calls) <= 3:
+            raise RuntimeError("boom")
+
+    registry.register("push", handler)
+    [job_id] = add_jobs(engine, [("push", 1, "jira")])
+    wait_until(lambda: run_one(queue, registry, "w") is False and states(engine)[job_id] == "failed")
+    assert len(calls) == 3
+    [parked] = queue.listing(["failed"])
+    assert parked.last_error == "RuntimeError: boom" and parked.attempts == 3
+    counts, _ = queue.backlog()
+    assert counts == {"failed": 1}
+    assert queue.retry_failed() == 1
+    assert run_one(queue, registry, "w") and states(engine)[job_id] == "done"
+
+
+def test_permanent_failure_parks_at_once_and_unknown_kinds_are_parked(engine) -> None:
+    queue = JobQueue(engine, backoff=FAST)
+    registry = HandlerRegistry()
+    registry.register("bad", lambda job: (_ for _ in ()).throw(PermanentFailure("400 field refused")))
+    bad, unknown = add_jobs(engine, [("bad", 1, "jira"), ("mystery", 2, "jira")])
+    run_one(queue, registry, "w")
+    run_one(queue, registry, "w")
+    assert states(engine) == {bad: "failed", unknown: "failed"}
+
+
+def test_workers_wake_at_once_on_commit(engine) -> None:
+    queue = JobQueue(engine)
+    done = threading.Event()
+    registry = HandlerRegistry()
+    registry.register("ping", lambda job: done.set())
+    pool = WorkerPool(queue, registry, threads=1, poll_interval=30)
+    pool.start()
+    try:
+        time.sleep(0.2)  # let the worker go idle on its 30 s poll
+        started = time.monotonic()
+        add_jobs(engine, [("ping", None, "slack")])
+        assert done.wait(5)
+        latency = time.monotonic() - started
+    finally:
+        pool.stop()
+    assert latency < 1.0, f"woke after {latency:.3f}s"
+
+
+def test_expired_lease_is_claimed_again(engine) -> None:
+    queue = JobQueue(engine, lease_seconds=0.2)
+    [job_id] = add_jobs(engine, [("push", 1, "jira")])
+    assert queue.claim("dead-worker").id == job_id
+    assert queue.claim("other") is None
+    job = wait_until(lambda: queue.claim("other"), timeout=5)
+    assert job.id == job_id and job.attempts == 2
+
+
+def test_release_gives_the_job_back(engine) -> None:
+    queue = JobQueue(engine)
+    [job_id] = add_jobs(engine, [("push", 1, "jira")])
+    queue.release(queue.claim("w"))
+    job = queue.claim("w")
+    assert job.id == job_id and job.attempts == 1
+
+
+WORKER_SCRIPT = Path(__file__).with_name("job_worker_process.py")
+
+
+def test_two_processes_never_run_one_job_twice(request) -> None:
+    url = request.getfixturevalue("postgres_url")
+    from bot import db
+
+    engine = db.make_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("TRUNCATE job RESTART IDENTITY")
+        connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS test_runs (job_id int, pid int)")
+        connection.exec_driver_sql("TRUNCATE test_runs")
+    add_jobs(engine, [("record", n % 7 or None, "jira") for n in range(300)])
+    env = {**os.environ, "TEST_DATABASE_URL": url}
+    procs = [subprocess.Popen([sys.executable, str(WORKER_SCRIPT)], env=env) for _ in range(2)]
+    for proc in procs:
+        assert proc.wait(timeout=60) == 0
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT job_id, pid FROM test_runs")).all()
+        connection.exec_driver_sql("DROP TABLE test_runs")
+    engine.dispose()
+    ids = [row.job_id for row in rows]
+    assert len(ids) == 300 and len(set(ids)) == 300
+    assert len({row.pid for row in rows}) == 2, "both processes should have taken part"

@@ -1,0 +1,93 @@
+"""Settings: defaults from SPEC §6, and each invalid value named in the error, secrets never shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import ConfigError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in list(__import__("os").environ):
+        if name.startswith(
+            ("SLACK_", "JIRA_", "RAID_", "ENABLE_", "HTTP_", "REDIS_", "DATABASE_", "RECONCILE_")
+        ):
+            monkeypatch.delenv(name)
+
+
+def test_defaults_follow_the_spec() -> None:
+    settings = load_settings()
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.http_host == "127.0.0.1" and settings.http_port == 8080
+    assert settings.reconcile_interval_seconds == 300
+    assert settings.enable_jira and settings.enable_raid
+    assert settings.redis_url is None
+    assert settings.database_url.startswith("sqlite:///") and "/data/" in settings.database_url
+    assert settings.jira_postmortem_fields["timeline"] == "customfield_12700"
+    assert settings.jira_field_priority == "customfield_11064"
+
+
+def test_dotenv_is_read(tmp_path) -> None:
+    (tmp_path / ".env").write_text("HTTP_PORT=9191\nSLACK_ANNOUNCEMENTS_CHANNEL=C0ANN\n")
+    settings = load_settings()
+    assert settings.http_port == 9191
+    assert settings.slack_announcements_channel == "C0ANN"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("HTTP_PORT", "eighty"),
+        ("HTTP_PORT", "70000"),
+        ("RECONCILE_INTERVAL_SECONDS", "0"),
+        ("ENABLE_JIRA", "perhaps"),
+        ("SLACK_API_URL", "slack.com/api"),
+        ("JIRA_URL", "acme.atlassian.net"),
+        ("JIRA_POSTMORTEM_FIELDS", "{not json"),
+        ("JIRA_POSTMORTEM_FIELDS", '{"timeline": "customfield_1", "bogus": "customfield_2"}'),
+        ("SLACK_BOT_TOKEN", "xapp-wrong-kind"),
+        ("SLACK_APP_TOKEN", "xoxb-wrong-kind"),
+        ("CLOSE_REQUIRES_POSTMORTEM_PRIORITIES", "P9"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_invalid_value_names_its_variable(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings()
+    assert variable in str(excinfo.value)
+
+
+def test_secrets_never_appear_in_errors_or_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxp-supersecret-value")
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings()
+    assert "supersecret" not in str(excinfo.value)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-supersecret-value")
+    monkeypatch.setenv("JIRA_API_TOKEN", "jira-supersecret")
+    settings = load_settings()
+    assert "supersecret" not in repr(settings) and "supersecret" not in str(settings.model_dump())
+
+
+def test_postmortem_fields_merge_over_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIRA_POSTMORTEM_FIELDS", '{"timeline": "customfield_99"}')
+    fields = load_settings().jira_postmortem_fields
+    assert fields["timeline"] == "customfield_99"
+    assert fields["impact"] == "customfield_12702"
+
+
+def test_missing_credentials_say_what_and_where() -> None:
+    missing = "\n".join(load_settings().missing_credentials())
+    for needed in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "JIRA_URL", "JIRA_API_TOKEN"):
+        assert needed in missing
+
+
+def test_jira_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENABLE_JIRA", "false")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
+    settings = load_settings()
+    assert settings.missing_credentials() == []
+    assert not settings.jira_enabled

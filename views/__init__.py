@@ -1,0 +1,1 @@
+"""Block Kit builders: modals and messages as pure functions from data to dicts."""
