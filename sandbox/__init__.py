@@ -1,0 +1,1 @@
+"""Local Slack and Jira emulators and the sandbox walk."""

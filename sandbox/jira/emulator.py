@@ -1,0 +1,260 @@
+"""`JiraEmulator`: a stateful local Jira Cloud site on loopback, for tests, benchmarks and the sandbox.
+
+The real `jira` client talks to it over HTTP; tests drive people's actions through `JiraUser`,
+inspect `issues`/`requests`/`webhook_deliveries`, and inject faults. Everything here is glue: the
+store is `state.py`, changes are `issues.py`, REST is `rest.py`/`routes.py`, delivery `webhooks.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from .faults import Faults
+from .render import issue_json
+from .rest import Api
+from .server import Listener
+from .state import Change, JiraState
+from .webhooks import WebhookSender
+from .workflow import build_workflow
+
+_ANY_VERSION = re.compile(r"^/rest/api/(?:3|latest)/")
+
+
+class JiraEmulator:
+    """A local Jira Cloud: REST API v2 (also served as /3 and /latest) plus signed webhooks."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        bot_email: str = "bot@example.com",
+        bot_token: str = "jira-sandbox-token",
+        bot_account_id: str = "acc-bot",
+        projects: Iterable[str] = ("INC", "PM"),
+        pat: str | None = None,
+        *,
+        bot_display_name: str = "Incident Bot",
+        webhook_retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0),
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.host = host
+        self.bot_account_id = bot_account_id
+        self.state = JiraState(base_url=f"http://{host}:{port}", clock=clock)
+        self.state.add_user(bot_account_id, bot_email, bot_display_name, token=bot_token)
+        for key in projects:
+            self.state.add_project(key)
+        self.faults = Faults()
+        self._log: list[dict[str, Any]] = []
+        self._log_lock = threading.Lock()
+        self.api = Api(self.state, self.faults, self._record, bot_account_id=bot_account_id, pat=pat)
+        self._listener = Listener(self.api, host, port)
+        self._sender = WebhookSender(retry_delays=webhook_retry_delays)
+        self.state.listeners.append(self._on_change)
+        self._reopen_timer: threading.Timer | None = None
+        self._refuse_lock = threading.Lock()
+        self._running = False
+
+    # lifecycle ----------------------------------------------------------------------------------
+    def start(self) -> JiraEmulator:
+        """Listen on loopback and start the webhook sender."""
+        self._listener.open()
+        self.state.base_url = f"http://{self.host}:{self._listener.port}"
+        self._sender.start()
+        self._running = True
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and sending, promptly."""
+        self._running = False
+        with self._refuse_lock:
+            if self._reopen_timer is not None:
+                self._reopen_timer.cancel()
+                self._reopen_timer = None
+        self._listener.close()
+        self._sender.stop()
+
+    def __enter__(self) -> JiraEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL of the site, e.g. `http://127.0.0.1:51234`."""
+        return self.state.base_url
+
+    @property
+    def port(self) -> int:
+        """The listening port (stable across `refuse_connections`)."""
+        return self._listener.port
+
+    # site configuration -------------------------------------------------------------------------
+    def add_user(self, account_id: str, email: str, display_name: str) -> dict[str, Any]:
+        """Add a person; they can log in with `email` and token `<account_id>-token`."""
+        return self.state.add_user(account_id, email, display_name)
+
+    def add_project(self, key: str, name: str | None = None) -> dict[str, str]:
+        """Add a project (issue keys `KEY-1`, `KEY-2`, ...)."""
+        return self.state.add_project(key, name)
+
+    def set_workflow(
+        self, statuses: list[str], transitions: list[tuple[str, str, str]], *, issuetype: str | None = None
+    ) -> None:
+        """Replace the default workflow (or one issue type's) with `(name, from or "*", to)` transitions."""
+        with self.state.lock:
+            current = self.state.workflows.get(issuetype)
+            name = current.name if current else f"{issuetype} workflow"
+            self.state.workflows[issuetype] = build_workflow(name, statuses, transitions)
+            for status in statuses:
+                self.state.statuses.id_for(status)
+
+    def set_link_types(self, names: list[str]) -> None:
+        """The issue link type names the site offers."""
+        self.state.set_link_types(names)
+
+    def set_field_options(self, field_id: str, values: list[str] | None) -> None:
+        """Restrict a select field to `values` (None: any value is accepted)."""
+        self.state.set_field_options(field_id, values)
+
+    # inspection ---------------------------------------------------------------------------------
+    @property
+    def issues(self) -> dict[str, dict[str, Any]]:
+        """Issue records by key (live records: fields, status, changelog, links, remote_links, comments)."""
+        with self.state.lock:
+            return dict(self.state.issues)
+
+    def issue(self, key: str) -> dict[str, Any]:
+        """One issue record by key or id (KeyError if unknown)."""
+        with self.state.lock:
+            record = self.state.get_issue(key)
+        if record is None:
+            raise KeyError(key)
+        return record
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        with self._log_lock:
+            self._log.append(entry)
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """A snapshot of the request log."""
+        with self._log_lock:
+            return list(self._log)
+
+    def clear_requests(self) -> None:
+        """Forget the request log."""
+        with self._log_lock:
+            self._log.clear()
+
+    def requests_to(self, method: str, path_prefix: str) -> list[dict[str, Any]]:
+        """Logged requests by method ("*": any) and path prefix (`/rest/api/2/` matches /3/, /latest/ too)."""
+        any_version = path_prefix.startswith("/rest/api/2/")
+
+        def path_of(entry: dict[str, Any]) -> str:
+            return _ANY_VERSION.sub("/rest/api/2/", entry["path"]) if any_version else entry["path"]
+
+        return [
+            r
+            for r in self.requests
+            if (method == "*" or r["method"] == method.upper()) and path_of(r).startswith(path_prefix)
+        ]
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.02) -> Any:
+        """Poll `predicate` until it returns something truthy, and return that; AssertionError on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                name = getattr(predicate, "__name__", repr(predicate))
+                raise AssertionError(f"wait_for: {name} still falsy after {timeout}s (last value: {value!r})")
+            time.sleep(interval)
+
+    # faults -------------------------------------------------------------------------------------
+    def fail_with(
+        self, status: int = 503, retry_after: float | None = None, seconds: float | None = 5.0
+    ) -> None:
+        """Answer every request with `status` (and `Retry-After`) for `seconds` (None: until cleared)."""
+        self.faults.fail_with(status, retry_after, seconds)
+
+    def add_latency(self, seconds: float = 2.0, duration: float | None = 30.0) -> None:
+        """Sleep `seconds` before each request for `duration` (None: until cleared)."""
+        self.faults.add_latency(seconds, duration)
+
+    def refuse_connections(self, seconds: float | None = 5.0) -> None:
+        """Close the listening socket (and open connections); reopen on the same port after `seconds`."""
+        with self._refuse_lock:
+            if self._reopen_timer is not None:
+                self._reopen_timer.cancel()
+                self._reopen_timer = None
+            self._listener.close()
+            if seconds is not None:
+                self._reopen_timer = threading.Timer(seconds, self._reopen)
+                self._reopen_timer.daemon = True
+                self._reopen_timer.start()
+
+    def _reopen(self) -> None:
+        with self._refuse_lock:
+            self._reopen_timer = None
+            if self._running and not self._listener.is_open:
+                self._listener.open()
+
+    def clear_faults(self) -> None:
+        """End every fault now (and listen again if connections were being refused)."""
+        self.faults.clear()
+        with self._refuse_lock:
+            if self._reopen_timer is not None:
+                self._reopen_timer.cancel()
+                self._reopen_timer = None
+        self._reopen()
+
+    # webhooks -----------------------------------------------------------------------------------
+    def set_webhook(self, url: str | None, secret: str | None = None) -> None:
+        """Where to POST issue webhooks (None: stop sending), signed with `secret` when given."""
+        self._sender.url = url
+        self._sender.secret = secret
+
+    @property
+    def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """Every delivery attempt: url, headers, body (bytes), status (None on connection error), error."""
+        return list(self._sender.deliveries)
+
+    @property
+    def dropped_webhooks(self) -> list[dict[str, Any]]:
+        """Deliveries lost by `resume_webhooks(drop=True)`."""
+        return list(self._sender.dropped)
+
+    def redeliver(self, index: int) -> None:
+        """Send `webhook_deliveries[index]` again with the same identifier (a duplicate delivery)."""
+        self._sender.redeliver(index)
+
+    def pause_webhooks(self) -> None:
+        """Hold webhooks until `resume_webhooks`."""
+        self._sender.pause()
+
+    def resume_webhooks(self, drop: bool = False) -> None:
+        """Send held webhooks, or lose them (`drop=True`, a missed webhook the reconciler must catch)."""
+        self._sender.resume(drop)
+
+    def _on_change(self, change: Change) -> None:
+        """Build the webhook body at the moment of the change (called under the state lock)."""
+        if self._sender.url is None:
+            return
+        payload: dict[str, Any] = {
+            "timestamp": int(self.state.clock().timestamp() * 1000),
+            "webhookEvent": change.webhook_event,
+            "issue_event_type_name": change.event_type,
+            "user": self.state.user_ref(change.author),
+            "issue": issue_json(self.state, change.record),
+        }
+        if change.history is not None:
+            payload["changelog"] = {"id": change.history["id"], "items": change.history["items"]}
+        self._sender.submit(json.dumps(payload).encode())

@@ -1,0 +1,67 @@
+"""Timed fault injection for the REST side: forced error statuses and added latency.
+
+Tests use these to prove the bot keeps changes and retries (honouring `Retry-After`) while Jira is
+down or slow. Refused connections need the listening socket and live in the emulator itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Every request answers `status`, with `Retry-After` when set."""
+
+    status: int
+    retry_after: float | None
+    until: float | None
+
+
+class Faults:
+    """Current faults; each expires at its own monotonic deadline (None: until cleared)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failure: Failure | None = None
+        self._latency: tuple[float, float | None] | None = None
+
+    @staticmethod
+    def _deadline(seconds: float | None) -> float | None:
+        return None if seconds is None else time.monotonic() + seconds
+
+    @staticmethod
+    def _alive(until: float | None) -> bool:
+        return until is None or time.monotonic() < until
+
+    def fail_with(self, status: int, retry_after: float | None, seconds: float | None) -> None:
+        """Answer every request with `status` for `seconds`."""
+        with self._lock:
+            self._failure = Failure(status, retry_after, self._deadline(seconds))
+
+    def add_latency(self, seconds: float, duration: float | None) -> None:
+        """Delay every request by `seconds` for `duration`."""
+        with self._lock:
+            self._latency = (seconds, self._deadline(duration))
+
+    def clear(self) -> None:
+        """Remove all REST faults now."""
+        with self._lock:
+            self._failure = None
+            self._latency = None
+
+    def failure(self) -> Failure | None:
+        """The failure to answer with right now, if any."""
+        with self._lock:
+            if self._failure is not None and not self._alive(self._failure.until):
+                self._failure = None
+            return self._failure
+
+    def latency(self) -> float:
+        """Seconds to wait before handling a request right now."""
+        with self._lock:
+            if self._latency is not None and not self._alive(self._latency[1]):
+                self._latency = None
+            return self._latency[0] if self._latency else 0.0

@@ -1,0 +1,299 @@
+"""Issue changes (create, edit, transition, assign, comment, links), each as Jira records it.
+
+REST routes and `JiraUser` both come through here, so a change made "by a person in Jira" leaves the
+same changelog history (one item per field whose value really changed) and the same webhook as a
+change made over REST.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import JiraEmulatorError, not_found_issue
+from .fields import FieldError, apply_ops, change_item, coerce, text_of
+from .render import jira_time, link_ref, project_ref
+from .state import Change, JiraState
+
+_NOT_SETTABLE = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
+_DONE = {"self": "", "id": "10000", "description": "Work has been completed on this issue.", "name": "Done"}
+
+
+def _issue(state: JiraState, key: str) -> dict[str, Any]:
+    record = state.get_issue(key)
+    if record is None:
+        raise not_found_issue()
+    return record
+
+
+def _object(body: Any, name: str) -> dict[str, Any]:
+    value = body.get(name) if isinstance(body, dict) else None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise JiraEmulatorError(400, [f"'{name}' must be an object"])
+    return value
+
+
+def _new_values(
+    state: JiraState, record_fields: dict[str, Any], fields_in: dict[str, Any], update_in: dict[str, Any]
+) -> tuple[dict[str, Any], list[Any]]:
+    """Validated new values for `fields`/`update` input, plus comment bodies to add; 400 on any error."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    comments: list[Any] = []
+    for fid, raw in fields_in.items():
+        field = state.fields.get(fid)
+        if field is None or field.kind == "readonly":
+            errors[fid] = _NOT_SETTABLE.format(fid)
+            continue
+        if fid in update_in:
+            errors[fid] = f"Field '{fid}' cannot appear in both 'fields' and 'update'"
+            continue
+        try:
+            values[fid] = coerce(field, raw, state)
+        except FieldError as exc:
+            errors[fid] = str(exc)
+    for fid, ops in update_in.items():
+        if fid == "comment":
+            comments.extend(op["add"].get("body") for op in ops if isinstance(op, dict) and "add" in op)
+            continue
+        field = state.fields.get(fid)
+        if field is None or field.kind == "readonly":
+            errors[fid] = _NOT_SETTABLE.format(fid)
+            continue
+        try:
+            values[fid] = apply_ops(field, record_fields.get(fid), ops, state)
+        except FieldError as exc:
+            errors[fid] = str(exc)
+    if "summary" in values and not values["summary"]:
+        errors["summary"] = "You must specify a summary of the issue."
+    elif "summary" in values and len(values["summary"]) > 255:
+        errors["summary"] = "Summary must be less than 255 characters."
+    if errors:
+        raise JiraEmulatorError(400, [], errors)
+    return values, comments
+
+
+def _apply(state: JiraState, record: dict[str, Any], values: dict[str, Any]) -> list[dict[str, Any]]:
+    """Store new values; one changelog item per field whose value really changed."""
+    items = []
+    for fid, new in values.items():
+        old = record["fields"].get(fid)
+        if old != new:
+            items.append(change_item(state.fields[fid], old, new))
+            record["fields"][fid] = new
+    return items
+
+
+def _record_history(
+    state: JiraState, record: dict[str, Any], author: str, items: list[dict[str, Any]]
+) -> dict[str, Any]:
+    now = state.clock()
+    history = {
+        "id": state.next_history_id(),
+        "author": state.user_ref(author),
+        "created": jira_time(now),
+        "items": items,
+    }
+    record["changelog"].append(history)
+    record["updated"] = now
+    return history
+
+
+def create_issue(state: JiraState, author: str, body: Any) -> dict[str, Any]:
+    """POST /issue: validate project, type and summary, then store the issue in its initial status."""
+    with state.lock:
+        fields_in = dict(_object(body, "fields"))
+        update_in = _object(body, "update")
+        errors: dict[str, str] = {}
+        project_in = fields_in.pop("project", None)
+        ref = project_in.get("key") or project_in.get("id") if isinstance(project_in, dict) else project_in
+        project = state.find_project(str(ref)) if ref else None
+        if project is None:
+            errors["project"] = "Specify a valid project ID or key"
+        type_in = fields_in.pop("issuetype", None)
+        issuetype = state.issuetype_ref(type_in) if isinstance(type_in, dict) else None
+        if issuetype is None:
+            errors["issuetype"] = "Specify a valid issue type" if type_in else "Specify an issue type"
+        if not fields_in.get("summary") and "summary" not in update_in:
+            errors["summary"] = "You must specify a summary of the issue."
+        try:
+            values, comments = _new_values(state, {}, fields_in, update_in)
+        except JiraEmulatorError as exc:
+            errors = exc.errors | errors
+        if errors or project is None or issuetype is None:
+            raise JiraEmulatorError(400, [], errors)
+        issue_id, key = state.next_issue_id_and_key(project["key"])
+        now = state.clock()
+        record: dict[str, Any] = {
+            "id": issue_id,
+            "key": key,
+            "project": dict(project),
+            "fields": {"issuetype": issuetype, "project": project_ref(state, project), "labels": []},
+            "changelog": [],
+            "comments": [],
+            "links": [],
+            "remote_links": [],
+            "created": now,
+            "updated": now,
+            "resolutiondate": None,
+        }
+        record["fields"] |= {
+            "priority": state.priority_ref({"name": "Medium"}),
+            "reporter": state.user_ref(author),
+            "creator": state.user_ref(author),
+            "assignee": None,
+            "resolution": None,
+        }
+        record["fields"] |= values
+        status = state.workflow_for(record).initial
+        record["status"] = status
+        record["fields"]["status"] = state.statuses.rest(status, state.base_url)
+        state.issues[key] = record
+        state.issues_by_id[issue_id] = record
+        for text in comments:
+            add_comment(state, author, key, text, notify=False)
+        state.emit(Change("jira:issue_created", "issue_created", record, author, None))
+        return record
+
+
+def edit_issue(state: JiraState, author: str, key: str, body: Any) -> dict[str, Any] | None:
+    """PUT /issue/{key}: apply `fields` and `update`; one history for the fields that really changed."""
+    with state.lock:
+        record = _issue(state, key)
+        values, comments = _new_values(
+            state, record["fields"], _object(body, "fields"), _object(body, "update")
+        )
+        items = _apply(state, record, values)
+        history = _record_history(state, record, author, items) if items else None
+        for text in comments:
+            add_comment(state, author, key, text)
+        if history is not None:
+            only_assignee = all(item["fieldId"] == "assignee" for item in items)
+            event = "issue_assigned" if only_assignee else "issue_updated"
+            state.emit(Change("jira:issue_updated", event, record, author, history))
+        return history
+
+
+def transition_issue(
+    state: JiraState, author: str, key: str, transition_id: Any, body: Any = None
+) -> dict[str, Any]:
+    """POST /issue/{key}/transitions: move along an available transition (400 if not available)."""
+    with state.lock:
+        record = _issue(state, key)
+        available = state.workflow_for(record).available(record["status"])
+        transition = next((t for t in available if t.id == str(transition_id)), None)
+        if transition is None:
+            raise JiraEmulatorError(400, [f"Transition id '{transition_id}' is not valid for this issue."])
+        values, comments = _new_values(
+            state, record["fields"], _object(body, "fields"), _object(body, "update")
+        )
+        items = _apply(state, record, values)
+        old_status = record["fields"]["status"]
+        new_status = state.statuses.rest(transition.to, state.base_url)
+        was_done = old_status["statusCategory"]["key"] == "done"
+        is_done = new_status["statusCategory"]["key"] == "done"
+        if was_done != is_done:
+            resolution = (
+                {**_DONE, "self": f"{state.base_url}/rest/api/2/resolution/10000"} if is_done else None
+            )
+            items.append(change_item(state.fields["resolution"], record["fields"]["resolution"], resolution))
+            record["fields"]["resolution"] = resolution
+            record["resolutiondate"] = state.clock() if is_done else None
+        items.append(change_item(state.fields["status"], old_status, new_status))
+        record["status"] = transition.to
+        record["fields"]["status"] = new_status
+        history = _record_history(state, record, author, items)
+        for text in comments:
+            add_comment(state, author, key, text)
+        state.emit(Change("jira:issue_updated", "issue_generic", record, author, history))
+        return history
+
+
+def assign_issue(state: JiraState, author: str, key: str, account_id: str | None) -> dict[str, Any] | None:
+    """PUT /issue/{key}/assignee: set or clear the assignee (no history when it does not change)."""
+    with state.lock:
+        record = _issue(state, key)
+        field = state.fields["assignee"]
+        try:
+            new = coerce(field, None if account_id is None else {"accountId": account_id}, state)
+        except FieldError as exc:
+            raise JiraEmulatorError(400, [], {"assignee": str(exc)}) from exc
+        old = record["fields"].get("assignee")
+        if old == new:
+            return None
+        record["fields"]["assignee"] = new
+        history = _record_history(state, record, author, [change_item(field, old, new)])
+        state.emit(Change("jira:issue_updated", "issue_assigned", record, author, history))
+        return history
+
+
+def add_comment(state: JiraState, author: str, key: str, body: Any, *, notify: bool = True) -> dict[str, Any]:
+    """POST /issue/{key}/comment: store a comment (v2 wiki text or v3 ADF) and touch `updated`."""
+    with state.lock:
+        record = _issue(state, key)
+        if not text_of(body):
+            raise JiraEmulatorError(400, [], {"comment": "Comment body can not be empty!"})
+        now = state.clock()
+        comment_id = state.next_id()
+        user = state.user_ref(author)
+        comment = {
+            "self": f"{state.base_url}/rest/api/2/issue/{record['id']}/comment/{comment_id}",
+            "id": comment_id,
+            "author": user,
+            "body": body,
+            "updateAuthor": user,
+            "created": jira_time(now),
+            "updated": jira_time(now),
+            "jsdPublic": True,
+        }
+        record["comments"].append(comment)
+        if notify:
+            record["updated"] = now
+        return comment
+
+
+def add_remote_link(state: JiraState, key: str, body: Any) -> tuple[int, dict[str, Any]]:
+    """POST /issue/{key}/remotelink: add, or update the link with the same `globalId` (200)."""
+    with state.lock:
+        record = _issue(state, key)
+        obj = _object(body, "object")
+        errors = {name: f"'{name}' is required." for name in ("url", "title") if not obj.get(name)}
+        if errors:
+            raise JiraEmulatorError(400, [], errors)
+        global_id = body.get("globalId")
+        existing = next(
+            (link for link in record["remote_links"] if global_id and link.get("globalId") == global_id), None
+        )
+        link_id = int(existing["id"]) if existing else int(state.next_id())
+        link = {
+            "id": link_id,
+            "self": f"{state.base_url}/rest/api/2/issue/{record['key']}/remotelink/{link_id}",
+            **{k: body[k] for k in ("globalId", "application", "relationship") if k in body},
+            "object": obj,
+        }
+        if existing:
+            existing.clear()
+            existing.update(link)
+            return 200, {"id": link_id, "self": link["self"]}
+        record["remote_links"].append(link)
+        return 201, {"id": link_id, "self": link["self"]}
+
+
+def add_issue_link(state: JiraState, body: Any) -> None:
+    """POST /issueLink: link `inwardIssue` to `outwardIssue` with a configured type (by name)."""
+    with state.lock:
+        type_name = _object(body, "type").get("name")
+        link_type = next((t for t in state.link_types if str(type_name).lower() == t["name"].lower()), None)
+        if link_type is None:
+            raise JiraEmulatorError(404, [f"No issue link type with name '{type_name}' found."])
+        inward = _issue(state, str(_object(body, "inwardIssue").get("key", "")))
+        outward = _issue(state, str(_object(body, "outwardIssue").get("key", "")))
+        link_id = state.next_id()
+        shared = {
+            "id": link_id,
+            "self": f"{state.base_url}/rest/api/2/issueLink/{link_id}",
+            "type": {**link_type, "self": f"{state.base_url}/rest/api/2/issueLinkType/{link_type['id']}"},
+        }
+        inward["links"].append({**shared, "outwardIssue": link_ref(state, outward)})
+        outward["links"].append({**shared, "inwardIssue": link_ref(state, inward)})
