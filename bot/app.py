@@ -101,7 +101,6 @@ def build_runtime(settings: Settings) -> Runtime:
     runtime.slack = WebClient(token=token, base_url=settings.slack_api_url, timeout=10)
     runtime.bolt = App(
         client=runtime.slack,
-        token=token,
         token_verification_enabled=False,
         raise_error_for_unhandled_request=False,
     )

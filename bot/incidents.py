@@ -55,6 +55,14 @@ def open_incidents(session: Session) -> list[Incident]:
     return list(session.exec(query))
 
 
+def ticket(session: Session, incident_id: int) -> JiraTicket | None:
+    return session.exec(select(JiraTicket).where(JiraTicket.incident_id == incident_id)).first()
+
+
+def postmortem(session: Session, incident_id: int) -> JiraPostMortem | None:
+    return session.exec(select(JiraPostMortem).where(JiraPostMortem.incident_id == incident_id)).first()
+
+
 def has_postmortem(session: Session, incident_id: int) -> bool:
     return (
         session.exec(select(JiraPostMortem.id).where(JiraPostMortem.incident_id == incident_id)).first()

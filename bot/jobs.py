@@ -252,3 +252,24 @@ class JobQueue:
 def _describe(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     return f"{type(error).__name__}: {text}"[:2000]
+
+
+def incident_backlog(session: Session, incident_id: int) -> dict[str, int]:
+    """Jobs of one incident not done yet, by state (for `/incident status`)."""
+    rows = session.execute(
+        select(Job.state, sa.func.count())
+        .where(Job.incident_id == incident_id, col(Job.state).in_([PENDING, RUNNING, FAILED]))
+        .group_by(Job.state)
+    ).all()
+    return dict(rows)
+
+
+def lane_busy(session: Session, incident_id: int, lane: str, *, besides: int) -> bool:
+    """Whether the incident has other unfinished jobs in this lane (used to tell when Jira caught up)."""
+    query = select(Job.id).where(
+        Job.incident_id == incident_id,
+        Job.lane == lane,
+        Job.id != besides,
+        col(Job.state).in_([PENDING, RUNNING]),
+    )
+    return session.exec(query).first() is not None

@@ -8,7 +8,9 @@ work, where it is durable and honours Retry-After. Every failure comes out as `R
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -18,6 +20,7 @@ from jira import JIRA, JIRAError
 
 from bot.jobs import PermanentFailure, RetryLater
 from bot.settings import Settings
+from sync.workflow import Transition, from_workflow_search
 
 T = TypeVar("T")
 _RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -33,6 +36,7 @@ class JiraGateway:
         self.url = settings.jira_url
         self._client: JIRA | None = None
         self._lock = threading.Lock()
+        self._workflows: dict[tuple[str, str], tuple[float, list[Transition]]] = {}
 
     def client(self) -> JIRA:
         with self._lock:
@@ -59,11 +63,99 @@ class JiraGateway:
     def browse_url(self, key: str) -> str:
         return f"{self.url}/browse/{key}"
 
+    def rest(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        """One REST v2 call through the library's authenticated session (no prefetch, no re-read)."""
+
+        def send(jira: JIRA) -> Any:
+            response = jira._session.request(
+                method,
+                f"{self.url}/rest/api/2/{path}",
+                params=params,
+                data=json.dumps(body) if body is not None else None,
+            )
+            return response.json() if response.content else None
+
+        return self.call(f"{method} {path.split('?')[0]}", send)
+
     def myself(self) -> dict[str, Any]:
         return self.call("myself", lambda jira: jira.myself())
 
     def field_ids(self) -> set[str]:
         return self.call("fields", lambda jira: {field["id"] for field in jira.fields()})
+
+    def create_issue(self, fields: dict[str, Any]) -> tuple[str, str]:
+        """POST the issue; returns (id, key). One request: no project lookup, no prefetch."""
+        created = self.rest("POST", "issue", body={"fields": fields})
+        return str(created["id"]), created["key"]
+
+    def issue(self, key: str, *, fields: str = "*all", expand: str | None = None) -> dict[str, Any]:
+        params = {"fields": fields, **({"expand": expand} if expand else {})}
+        return self.rest("GET", f"issue/{key}", params=params)
+
+    def update_fields(self, key: str, fields: dict[str, Any]) -> None:
+        self.rest("PUT", f"issue/{key}", body={"fields": fields})
+
+    def assign(self, key: str, account_id: str | None) -> None:
+        self.rest("PUT", f"issue/{key}/assignee", body={"accountId": account_id})
+
+    def transitions(self, key: str) -> list[dict[str, Any]]:
+        return self.rest("GET", f"issue/{key}/transitions")["transitions"]
+
+    def transition(self, key: str, transition_id: str) -> None:
+        self.rest("POST", f"issue/{key}/transitions", body={"transition": {"id": transition_id}})
+
+    def search(
+        self,
+        jql: str,
+        *,
+        fields: str,
+        expand: str | None = None,
+        page_token: str | None = None,
+        page_size: int = 100,
+    ) -> dict[str, Any]:
+        """One page of Jira Cloud's `search/jql` (ids only unless fields are asked for)."""
+        params: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": page_size}
+        if expand:
+            params["expand"] = expand
+        if page_token:
+            params["nextPageToken"] = page_token
+        return self.rest("GET", "search/jql", params=params)
+
+    def account_for_email(self, email: str) -> str | None:
+        """The Jira account whose e-mail is exactly this one (Jira's search also matches names)."""
+        users = self.rest("GET", "user/search", params={"query": email, "maxResults": 20}) or []
+        for user in users:
+            if (user.get("emailAddress") or "").lower() == email.lower() and user.get("accountId"):
+                return user["accountId"]
+        return None
+
+    def add_remote_link(self, key: str, url: str, title: str) -> None:
+        body = {
+            "globalId": f"slack:{url}",
+            "object": {"url": url, "title": title, "icon": {"title": "Slack"}},
+        }
+        self.rest("POST", f"issue/{key}/remotelink", body=body)
+
+    def workflow_transitions(self, project: str, issue_type: str) -> list[Transition]:
+        """The transitions of the workflow this project uses for this issue type (cached 10 min)."""
+        cache_key = (project, issue_type)
+        cached = self._workflows.get(cache_key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        info = self.rest("GET", f"project/{project}")
+        type_ids = [
+            t["id"] for t in info.get("issueTypes", []) if t.get("name", "").lower() == issue_type.lower()
+        ]
+        schemes = self.rest("GET", "workflowscheme/project", params={"projectId": info["id"]})
+        scheme = (schemes.get("values") or [{}])[0].get("workflowScheme", {})
+        mappings = scheme.get("issueTypeMappings", {})
+        name = next((mappings[t] for t in type_ids if t in mappings), scheme.get("defaultWorkflow"))
+        found = self.rest(
+            "GET", "workflow/search", params={"workflowName": name, "expand": "transitions,statuses"}
+        )
+        transitions = from_workflow_search((found.get("values") or [{}])[0])
+        self._workflows[cache_key] = (time.monotonic() + 600, transitions)
+        return transitions
 
 
 @contextmanager

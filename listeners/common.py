@@ -1,0 +1,53 @@
+"""What the listener groups share: finding the incident a request is about, and membership checks."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot import incidents
+from bot.errors import NotAnIncidentChannel
+from bot.models import Incident
+
+logger = logging.getLogger(__name__)
+
+
+def resolve(session: Session, *, channel_id: str | None, reference: str | None) -> Incident:
+    """The incident named by `reference` (`#12`, `INC-42`), else the one of this channel."""
+    if reference:
+        return incidents.find(session, reference)
+    incident = incidents.for_channel(session, channel_id) if channel_id else None
+    if incident is None:
+        raise NotAnIncidentChannel()
+    return incident
+
+
+def is_member(client: WebClient, incident: Incident, user_id: str, *, from_channel: str | None) -> bool:
+    """Whether the user is in the incident channel; acting from inside it proves it without a call."""
+    if not incident.channel_id:
+        return False
+    if from_channel == incident.channel_id:
+        return True
+    try:
+        cursor = None
+        while True:
+            page = client.conversations_members(channel=incident.channel_id, cursor=cursor, limit=1000)
+            if user_id in page.get("members", []):
+                return True
+            cursor = page.get("response_metadata", {}).get("next_cursor")
+            if not cursor:
+                return False
+    except SlackApiError as exc:
+        logger.warning("membership check for %s in %s failed: %s", user_id, incident.channel_id, exc)
+        return False
+
+
+def unexpected(error: BaseException) -> str:
+    """Log an unexpected error with an id the user can quote, and say so without the details."""
+    error_id = uuid.uuid4().hex[:8]
+    logger.error("unexpected error %s", error_id, exc_info=error)
+    return f"Something went wrong on our side (error id `{error_id}`); it has been logged. Please try again."

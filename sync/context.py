@@ -1,0 +1,50 @@
+"""What every job handler of `sync/` needs: the database, the clients, the settings and the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from slack_sdk import WebClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.jobs import PermanentFailure
+from bot.kv import KeyValueStore
+from bot.models import Incident
+from bot.rules import Policy
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sync.jira_client import JiraGateway
+
+
+@dataclass
+class SyncContext:
+    settings: Settings
+    engine: Engine
+    kv: KeyValueStore
+    policy: Policy
+    slack: WebClient
+    jira: JiraGateway | None
+    _workspace_url: str | None = None
+
+    def channel_url(self, channel_id: str) -> str:
+        """The channel's permalink, from the workspace URL that auth.test gives (asked once)."""
+        if self._workspace_url is None:
+            self._workspace_url = self.slack.auth_test().get("url") or "https://slack.com/"
+        return f"{self._workspace_url.rstrip('/')}/archives/{channel_id}"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+
+def load(session: Session, incident_id: int) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise PermanentFailure(f"incident {incident_id} does not exist")
+    return incident

@@ -1,0 +1,75 @@
+"""Who is who on both sides: Slack user ↔ e-mail ↔ Jira account, cached on the `User` row.
+
+A lookup that found nothing is cached too (for a day), so an unmapped person costs one search a
+day rather than one per change.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlmodel import select
+
+from bot.models import User, utcnow
+from sync.context import SyncContext
+from sync.slack_api import slack_call
+
+logger = logging.getLogger(__name__)
+NEGATIVE_TTL = timedelta(days=1)
+
+
+class Directory:
+    def __init__(self, ctx: SyncContext) -> None:
+        self.ctx = ctx
+
+    def jira_account(self, slack_id: str) -> str | None:
+        """The Jira account of a Slack user, found by e-mail once and then cached."""
+        with self.ctx.session() as session:
+            user = session.get(User, slack_id) or User(slack_id=slack_id)
+            if user.jira_account_id or (
+                user.jira_checked_at and utcnow() - user.jira_checked_at < NEGATIVE_TTL
+            ):
+                return user.jira_account_id
+            if not user.email:
+                user.email, user.name = self._slack_profile(slack_id)
+            if user.email and self.ctx.jira is not None:
+                user.jira_account_id = self.ctx.jira.account_for_email(user.email)
+            user.jira_checked_at = utcnow()
+            session.add(user)
+            session.commit()
+            if user.jira_account_id is None:
+                logger.info("no Jira account found for Slack user %s", slack_id)
+            return user.jira_account_id
+
+    def slack_user(self, account_id: str) -> str | None:
+        """The Slack user behind a Jira account, via the account's e-mail."""
+        with self.ctx.session() as session:
+            known = session.exec(select(User).where(User.jira_account_id == account_id)).first()
+            if known is not None:
+                return known.slack_id
+        if self.ctx.jira is None:
+            return None
+        email = (self.ctx.jira.rest("GET", "user", params={"accountId": account_id}) or {}).get(
+            "emailAddress"
+        )
+        if not email:
+            return None
+        with slack_call("users.lookupByEmail", tolerate={"users_not_found"}) as outcome:
+            found = self.ctx.slack.users_lookupByEmail(email=email)["user"]
+        if outcome.tolerated:
+            return None
+        with self.ctx.session() as session:
+            user = session.get(User, found["id"]) or User(slack_id=found["id"])
+            user.email, user.jira_account_id, user.jira_checked_at = email, account_id, utcnow()
+            user.name = found.get("name")
+            session.add(user)
+            session.commit()
+        return found["id"]
+
+    def _slack_profile(self, slack_id: str) -> tuple[str | None, str | None]:
+        with slack_call("users.info", tolerate={"user_not_found"}) as outcome:
+            found = self.ctx.slack.users_info(user=slack_id)["user"]
+        if outcome.tolerated:
+            return None, None
+        return found.get("profile", {}).get("email"), found.get("name")

@@ -1,0 +1,38 @@
+"""Loop guards between Slack and Jira (SPEC §4): the bounce keys, and the bot's own account.
+
+Before the bot writes a value to Jira it sets `sync:impact_to_jira:<incident>:<field>:<value>` for
+60 s; when Jira reports that same value back (by webhook or reconciler) the processor takes the key,
+once, and skips the change. Long text values are hashed so keys stay short.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from bot.kv import KeyValueStore
+
+BOUNCE_TTL_SECONDS = 60.0
+
+
+def normalize(field: str, value: object) -> str:
+    text = "" if value is None else str(value).strip()
+    if field == "status":
+        text = text.lower()
+    return text if len(text) <= 64 else "sha1-" + hashlib.sha1(text.encode()).hexdigest()
+
+
+def bounce_key(incident_id: int, field: str, value: object) -> str:
+    return f"sync:impact_to_jira:{incident_id}:{field}:{normalize(field, value)}"
+
+
+class BounceGuard:
+    def __init__(self, kv: KeyValueStore) -> None:
+        self.kv = kv
+
+    def expect(self, incident_id: int, field: str, value: object) -> None:
+        """Remember that Jira will report `field` = `value` because we wrote it."""
+        self.kv.set(bounce_key(incident_id, field, value), "1", ttl=BOUNCE_TTL_SECONDS)
+
+    def is_echo(self, incident_id: int, field: str, value: object) -> bool:
+        """True (once) when this change is the echo of our own write."""
+        return self.kv.take(bounce_key(incident_id, field, value)) is not None

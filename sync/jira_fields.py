@@ -1,0 +1,98 @@
+"""`prepare_jira_fields`: the one place that turns an incident into Jira ticket fields, for P1–P5 alike.
+
+Every field id comes from the settings. Optional fields are left out when empty rather than sent
+blank, so Jira's own defaults and validation stay in charge of them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.enums import highest_impact, is_critical
+from bot.models import Incident
+from bot.settings import Settings
+
+MARKER = "Incident #{id}, declared from Slack."
+_MARKER_PATTERN = re.compile(r"Incident #(\d+), declared from Slack\.")
+
+
+def prepare_jira_fields(
+    incident: Incident, *, settings: Settings, reporter_account: str | None, channel_url: str | None
+) -> dict[str, Any]:
+    """The `fields` of the create-issue request, exactly as SPEC §4's table says."""
+    fields: dict[str, Any] = {
+        "project": {"key": project_key(incident, settings)},
+        "issuetype": {"name": settings.jira_incident_issue_type},
+        "summary": incident.title,
+        "description": description(incident, channel_url),
+        settings.jira_field_priority: {"value": str(incident.priority)},
+        settings.jira_field_environments: [{"value": env} for env in environments(incident)],
+        settings.jira_field_platform: {"value": incident.platform.removeprefix("platform-")},
+    }
+    if level := highest_impact(incident.impacts):
+        fields[settings.jira_field_business_impact] = {"value": level.value}
+    for field_id, value in (
+        (settings.jira_field_zendesk_ticket, incident.zendesk_ticket_id),
+        (settings.jira_field_seller_contract, incident.seller_contract_id),
+        (settings.jira_field_zoho_desk_ticket, incident.zoho_desk_ticket_id),
+    ):
+        if value:
+            fields[field_id] = str(value)
+    labels = [
+        label
+        for label, flag in (
+            ("keyAccount", incident.is_key_account),
+            ("goldenList", incident.is_seller_in_golden_list),
+        )
+        if flag
+    ]
+    if labels:
+        fields["labels"] = labels
+    if settings.raid_jira_incident_category_field and incident.category:
+        fields[settings.raid_jira_incident_category_field] = {"value": incident.category}
+    if reporter_account:
+        fields["reporter"] = {"accountId": reporter_account}
+    return fields
+
+
+def project_key(incident: Incident, settings: Settings) -> str:
+    """P4–P5 go to their team's project when the team maps to one; everything else to the RAID project."""
+    if not is_critical(incident.priority) and incident.suggested_team_routing:
+        team_project = settings.teams.get(incident.suggested_team_routing)
+        if team_project:
+            return team_project
+    return settings.raid_jira_project_key
+
+
+def environments(incident: Incident) -> list[str]:
+    """P1–P3 send the first environment only, P4–P5 all of them."""
+    return incident.environments[:1] if is_critical(incident.priority) else list(incident.environments)
+
+
+def description(incident: Incident, channel_url: str | None, text: str | None = None) -> str:
+    """The ticket description: the incident's text (or `text`), the channel link, the team, the marker."""
+    parts = [incident.description if text is None else text]
+    if channel_url:
+        parts.append(f"Slack channel: [#{incident.channel_name or incident.channel_id}|{channel_url}]")
+    if not is_critical(incident.priority) and incident.suggested_team_routing:
+        parts.append(f"Suggested team to be routed: *{incident.suggested_team_routing}*")
+    parts.append(MARKER.format(id=incident.id))
+    return "\n\n".join(part for part in parts if part)
+
+
+def strip_generated(text: str | None) -> str:
+    """The incident's own description inside a ticket description (the generated lines removed)."""
+    kept = [
+        part
+        for part in (text or "").split("\n\n")
+        if not part.startswith(("Slack channel: ", "Suggested team to be routed: "))
+        and not _MARKER_PATTERN.fullmatch(part.strip())
+    ]
+    return "\n\n".join(kept).strip()
+
+
+def marked_incident(text: str | None) -> int | None:
+    """The incident id a ticket description was created for (used to find a ticket made by a lost reply)."""
+    match = _MARKER_PATTERN.search(text or "")
+    return int(match.group(1)) if match else None

@@ -1,0 +1,110 @@
+"""Slack → Jira: push the fields an incident update changed, in order, with the bounce guard set first.
+
+Title, description and priority go in one edit; the commander becomes the assignee (Jira account
+found by e-mail); the status is reached hop by hop along the shortest path of the issue's workflow.
+Before each write the value Jira will report back is registered with the bounce guard, including
+each intermediate status of a multi-hop path.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot import incidents
+from bot.enums import Status
+from bot.jobs import PermanentFailure, enqueue
+from bot.models import Incident, JiraTicket, Job
+from sync.context import SyncContext, load
+from sync.directory import Directory
+from sync.guards import BounceGuard
+from sync.jira_fields import description
+from sync.outbox import SLACK, Kind
+from sync.workflow import INCIDENT_TO_JIRA_STATUS, Transition, from_issue_transitions, shortest_path
+from views import messages
+
+logger = logging.getLogger(__name__)
+
+
+class ChangePusher:
+    def __init__(self, ctx: SyncContext, directory: Directory, guard: BounceGuard) -> None:
+        assert ctx.jira is not None
+        self.ctx = ctx
+        self.jira = ctx.jira
+        self.directory = directory
+        self.guard = guard
+
+    def __call__(self, job: Job) -> None:
+        with self.ctx.session() as session:
+            incident = load(session, job.incident_id)
+            ticket = incidents.ticket(session, incident.id)
+        if ticket is None:
+            return  # the ticket is created from the incident's current state, which includes this change
+        changes: dict[str, list[Any]] = job.payload["changes"]
+        self._fields(incident, ticket, changes)
+        if "commander_id" in changes:
+            self._assignee(incident, ticket, changes["commander_id"][1])
+        if "status" in changes:
+            self._status(incident, ticket, Status(changes["status"][1]))
+
+    def _fields(self, incident: Incident, ticket: JiraTicket, changes: dict[str, list[Any]]) -> None:
+        settings = self.ctx.settings
+        fields: dict[str, Any] = {}
+        if "title" in changes:
+            fields["summary"] = changes["title"][1]
+        if "description" in changes:
+            channel_url = self.ctx.channel_url(incident.channel_id) if incident.channel_id else None
+            fields["description"] = description(incident, channel_url, text=changes["description"][1] or "")
+        if "priority" in changes:
+            fields[settings.jira_field_priority] = {"value": str(changes["priority"][1])}
+        if not fields:
+            return
+        for field, value in fields.items():
+            self.guard.expect(incident.id, field, value["value"] if isinstance(value, dict) else value)
+        self.jira.update_fields(ticket.key, fields)
+
+    def _assignee(self, incident: Incident, ticket: JiraTicket, commander: str | None) -> None:
+        account = self.directory.jira_account(commander) if commander else None
+        if commander and account is None:
+            logger.info(
+                "incident %s: commander %s has no Jira account; assignee left as is", incident.id, commander
+            )
+            return
+        self.guard.expect(incident.id, "assignee", account)
+        self.jira.assign(ticket.key, account)
+
+    def _status(self, incident: Incident, ticket: JiraTicket, status: Status) -> None:
+        target = INCIDENT_TO_JIRA_STATUS[status]
+        current = self.jira.issue(ticket.key, fields="status,issuetype,project")["fields"]
+        path = self._path(ticket, current, target)
+        if path is None:
+            self._report_unreachable(incident, ticket, target)
+            return
+        for hop in path:
+            self.guard.expect(incident.id, "status", hop.target)
+            self.jira.transition(ticket.key, hop.id)
+
+    def _path(self, ticket: JiraTicket, current: dict[str, Any], target: str) -> list[Transition] | None:
+        """The workflow's shortest path; when the workflow is hidden from us, one hop from here if any."""
+        status = current["status"]["name"]
+        try:
+            transitions = self.jira.workflow_transitions(
+                current["project"]["key"], current["issuetype"]["name"]
+            )
+        except (PermanentFailure, KeyError, IndexError) as exc:  # the workflow API needs admin rights
+            logger.info("workflow of %s not readable (%s); using its transitions", ticket.key, exc)
+            transitions = from_issue_transitions(status, self.jira.transitions(ticket.key))
+        return shortest_path(transitions, status, target)
+
+    def _report_unreachable(self, incident: Incident, ticket: JiraTicket, target: str) -> None:
+        logger.warning("incident %s: Jira %s has no path to status %s", incident.id, ticket.key, target)
+        if incident.channel_id:
+            with self.ctx.session() as session:
+                enqueue(
+                    session,
+                    Kind.POST,
+                    lane=SLACK,
+                    incident_id=incident.id,
+                    payload={"text": messages.jira_unreachable_status(ticket.key, target)},
+                )
+                session.commit()

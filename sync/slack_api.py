@@ -1,0 +1,55 @@
+"""Slack Web API failures translated for the job queue: rate limits and outages retry, the rest park."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.jobs import PermanentFailure, RetryLater
+
+_TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+def error_code(exc: SlackApiError) -> str:
+    return str(exc.response.get("error", "")) if exc.response is not None else ""
+
+
+@dataclass
+class Outcome:
+    """Which tolerated Slack error, if any, ended the call."""
+
+    tolerated: str | None = None
+
+
+@contextmanager
+def slack_call(what: str, *, tolerate: frozenset[str] | set[str] = frozenset()) -> Iterator[Outcome]:
+    """Run Slack calls; a tolerated error code is swallowed and reported in the outcome, any other
+    failure raises RetryLater (with Retry-After) or PermanentFailure."""
+    outcome = Outcome()
+    try:
+        yield outcome
+    except SlackApiError as exc:
+        code = error_code(exc)
+        if code in tolerate:
+            outcome.tolerated = code
+            return
+        status = exc.response.status_code if exc.response is not None else 0
+        if status == 429 or status >= 500 or code in _TRANSIENT_ERRORS:
+            raise RetryLater(f"Slack {what}: {code or status}", retry_after=_retry_after(exc)) from None
+        raise PermanentFailure(f"Slack {what}: {code or status}") from None
+    except (SlackClientError, OSError) as exc:
+        raise RetryLater(f"Slack {what}: {type(exc).__name__}") from None
+
+
+def _retry_after(exc: SlackApiError) -> float | None:
+    headers = exc.response.headers if exc.response is not None else {}
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            try:
+                return float(value[0] if isinstance(value, list) else value)
+            except (TypeError, ValueError):
+                return None
+    return None

@@ -1,0 +1,111 @@
+"""Setting up a P1–P3 incident channel: create, topic, invite, announce and pin, then "channel done".
+
+Each step can run again after a failure: an existing channel or announcement is reused, and Slack's
+`already_in_channel` / `already_pinned` answers count as success. The channel-done step (announcement
+recorded, notice and Jira ticket jobs enqueued) is one commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+
+from sqlmodel import Session
+
+from bot import incidents
+from bot.jobs import enqueue
+from bot.models import Incident, Job
+from sync.context import SyncContext, load
+from sync.outbox import JIRA, SLACK, Kind
+from sync.slack_api import slack_call
+from views import messages
+from views.announcement import announcement, topic
+
+logger = logging.getLogger(__name__)
+
+MAX_NAME = 80
+_TOLERATED_INVITE_ERRORS = frozenset(
+    {"already_in_channel", "cant_invite_self", "user_not_found", "cant_invite"}
+)
+
+
+def slugify(title: str) -> str:
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+
+
+def channel_name(incident: Incident, attempt: int = 1) -> str:
+    """`inc-YYYYMMDD-<id>-<slug>`, lower case, at most 80 chars; `-<n>` appended on later attempts."""
+    prefix = f"inc-{incident.declared_at:%Y%m%d}-{incident.id}"
+    suffix = f"-{attempt}" if attempt > 1 else ""
+    slug = slugify(incident.title)[: MAX_NAME - len(prefix) - len(suffix) - 1].strip("-")
+    return f"{prefix}-{slug}{suffix}" if slug else f"{prefix}{suffix}"
+
+
+class ChannelSetup:
+    def __init__(self, ctx: SyncContext) -> None:
+        self.ctx = ctx
+
+    def __call__(self, job: Job) -> None:
+        with self.ctx.session() as session:
+            incident = load(session, job.incident_id)
+            if incident.channel_id is None:
+                self._create(session, incident)
+            self._topic_and_members(session, incident)
+            if incident.announcement_ts is None:
+                self._announce(session, incident)
+
+    def _create(self, session: Session, incident: Incident) -> None:
+        for attempt in range(1, 21):
+            name = channel_name(incident, attempt)
+            with slack_call("conversations.create", tolerate={"name_taken"}) as outcome:
+                channel = self.ctx.slack.conversations_create(name=name, is_private=False)["channel"]
+            if outcome.tolerated:
+                continue
+            incident.channel_id, incident.channel_name = channel["id"], channel["name"]
+            session.add(incident)
+            session.commit()
+            return
+        raise RuntimeError(f"no free channel name for incident {incident.id} after 20 attempts")
+
+    def _topic_and_members(self, session: Session, incident: Incident) -> None:
+        link = incidents.ticket(session, incident.id)
+        with slack_call("conversations.setTopic"):
+            self.ctx.slack.conversations_setTopic(
+                channel=incident.channel_id, topic=topic(incident, ticket=link)
+            )
+        responders = self.ctx.settings.responders_by_priority.get(incident.priority, [])
+        users = list(dict.fromkeys([incident.reporter_id, incident.commander_id, *responders]))
+        for user in users:
+            with slack_call("conversations.invite", tolerate=_TOLERATED_INVITE_ERRORS) as outcome:
+                self.ctx.slack.conversations_invite(channel=incident.channel_id, users=user)
+            if outcome.tolerated:
+                logger.info("invite of %s to %s skipped: %s", user, incident.channel_id, outcome.tolerated)
+
+    def _announce(self, session: Session, incident: Incident) -> None:
+        text, blocks = announcement(
+            incident,
+            ticket=incidents.ticket(session, incident.id),
+            postmortem=incidents.postmortem(session, incident.id),
+        )
+        with slack_call("chat.postMessage"):
+            ts = self.ctx.slack.chat_postMessage(channel=incident.channel_id, text=text, blocks=blocks)["ts"]
+        with slack_call("pins.add", tolerate={"already_pinned"}):
+            self.ctx.slack.pins_add(channel=incident.channel_id, timestamp=ts)
+        incident.announcement_ts = ts
+        session.add(incident)
+        if self.ctx.settings.slack_announcements_channel:
+            enqueue(
+                session,
+                Kind.POST,
+                lane=SLACK,
+                incident_id=incident.id,
+                payload={
+                    "channel": self.ctx.settings.slack_announcements_channel,
+                    "text": messages.announcements_declared(incident),
+                },
+            )
+        if self.ctx.jira is not None:
+            enqueue(session, Kind.CREATE_TICKET, lane=JIRA, incident_id=incident.id)
+        session.commit()

@@ -1,0 +1,100 @@
+"""Slack jobs after the channel exists: announcement and topic edits, messages, DMs, the final close."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import Session
+
+from bot import incidents
+from bot.models import IncidentUpdate, Job
+from sync.context import SyncContext, load
+from sync.slack_api import slack_call
+from views import messages
+from views.announcement import announcement, topic
+
+logger = logging.getLogger(__name__)
+
+
+class SlackUpdates:
+    """Handlers for the `slack` lane jobs other than channel set-up."""
+
+    def __init__(self, ctx: SyncContext) -> None:
+        self.ctx = ctx
+
+    def refresh_announcement(self, job: Job) -> None:
+        """Edit the pinned announcement and the topic in place to show the incident as it is now."""
+        with self.ctx.session() as session:
+            incident = load(session, job.incident_id)
+            ticket = incidents.ticket(session, incident.id)
+            postmortem = incidents.postmortem(session, incident.id)
+        if incident.channel_id is None or incident.announcement_ts is None:
+            return  # the channel set-up job will post the announcement with the current state
+        text, blocks = announcement(incident, ticket=ticket, postmortem=postmortem)
+        with slack_call("chat.update"):
+            self.ctx.slack.chat_update(
+                channel=incident.channel_id, ts=incident.announcement_ts, text=text, blocks=blocks
+            )
+        with slack_call("conversations.setTopic", tolerate={"is_archived"}):
+            self.ctx.slack.conversations_setTopic(
+                channel=incident.channel_id, topic=topic(incident, ticket=ticket)
+            )
+
+    def post(self, job: Job) -> None:
+        """Post one message: a change summary, a status notice, or a ready text, to a channel."""
+        payload = job.payload
+        with self.ctx.session() as session:
+            incident = load(session, job.incident_id)
+            if "summary_of" in payload:
+                text = _summary(session, payload["summary_of"])
+            elif "status_notice" in payload:
+                old, new = payload["status_notice"]
+                text = messages.announcements_status(incident, old, new)
+            else:
+                text = payload["text"]
+        channel = payload.get("channel") or incident.channel_id
+        if not channel or not text:
+            return
+        with slack_call("chat.postMessage", tolerate={"is_archived"}) as outcome:
+            self.ctx.slack.chat_postMessage(channel=channel, text=text, unfurl_links=False)
+        if outcome.tolerated:
+            logger.info("message for incident %s not posted: channel %s is archived", incident.id, channel)
+
+    def notify_reporter(self, job: Job) -> None:
+        """P4–P5: tell the reporter by DM where their incident is tracked."""
+        with self.ctx.session() as session:
+            incident = load(session, job.incident_id)
+            ticket = incidents.ticket(session, incident.id)
+        text = (
+            messages.normal_incident_dm(incident, ticket)
+            if ticket
+            else f"Your P{incident.priority} incident #{incident.id} is recorded (Jira sync is off)."
+        )
+        with slack_call("chat.postMessage"):
+            self.ctx.slack.chat_postMessage(channel=incident.reporter_id, text=text)
+
+    def close_channel(self, job: Job) -> None:
+        """Final message, then archive (configurable); both safe to repeat."""
+        with self.ctx.session() as session:
+            incident = load(session, job.incident_id)
+            update = session.get(IncidentUpdate, job.payload.get("update_id"))
+        if incident.channel_id is None:
+            return
+        message = update.message if update else None
+        text = messages.closed_message(incident, incident.closure_reason, message)
+        with slack_call("chat.postMessage", tolerate={"is_archived"}):
+            self.ctx.slack.chat_postMessage(channel=incident.channel_id, text=text)
+        if job.payload.get("archive", True):
+            with slack_call("conversations.archive", tolerate={"already_archived"}):
+                self.ctx.slack.conversations_archive(channel=incident.channel_id)
+
+
+def _summary(session: Session, update_id: int) -> str | None:
+    update = session.get(IncidentUpdate, update_id)
+    if update is None:
+        return None
+    if update.event_type == "key_events":
+        return messages.key_events_summary(update.author_id, update.changes)
+    if update.event_type == "closed":
+        return None  # the close job posts the final message
+    return messages.change_summary(update.author_id, update.changes, update.message)

@@ -1,0 +1,59 @@
+"""Every Slack identifier the bot uses (callback, block and action ids), in one place.
+
+Block ids of input blocks are the form field names of `bot.forms`, so a domain validation error
+keyed by field lands on the right block of the modal without a translation table.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+COMMAND = "/incident"
+
+
+class Callback(StrEnum):
+    DECLARE = "incident_declare"
+    UPDATE = "incident_update"
+    KEY_EVENTS = "incident_key_events"
+    CLOSE = "incident_close"
+
+
+class Action(StrEnum):
+    """Buttons on the announcement, and the input elements' action ids."""
+
+    UPDATE = "incident_update_open"
+    KEY_EVENTS = "incident_key_events_open"
+    POSTMORTEM = "incident_postmortem_create"
+    CLOSE = "incident_close_open"
+    LINK = "incident_link"
+    PRIORITY_CHANGED = "declare_priority_changed"
+    INPUT = "value"
+
+
+class Block(StrEnum):
+    """Input blocks; names match the fields of `bot.forms` (key events use `<kind>_at` and `<kind>_note`)."""
+
+    TITLE = "title"
+    DESCRIPTION = "description"
+    PRIORITY = "priority"
+    ENVIRONMENTS = "environments"
+    PLATFORM = "platform"
+    IMPACT_CUSTOMERS = "impact_customers"
+    IMPACT_SELLERS = "impact_sellers"
+    IMPACT_BUSINESS = "impact_business"
+    IMPACT_EMPLOYEES = "impact_employees"
+    ZENDESK = "zendesk_ticket_id"
+    SELLER_CONTRACT = "seller_contract_id"
+    ZOHO_DESK = "zoho_desk_ticket_id"
+    SELLER_FLAGS = "seller_flags"
+    TEAM = "suggested_team_routing"
+    CATEGORY = "category"
+    STATUS = "status"
+    COMMANDER = "commander_id"
+    MESSAGE = "message"
+    REASON = "reason"
+    ANNOUNCEMENT_ACTIONS = "announcement_actions"
+
+
+SELLER_FLAG_KEY_ACCOUNT = "is_key_account"
+SELLER_FLAG_GOLDEN_LIST = "is_seller_in_golden_list"

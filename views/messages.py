@@ -1,0 +1,160 @@
+"""Every message the bot posts, apart from the announcement: pure functions returning text or blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.enums import Status
+from bot.models import Incident
+from views.announcement import Link, escape
+from views.ids import COMMAND
+
+FIELD_LABELS = {
+    "status": "Status",
+    "priority": "Priority",
+    "title": "Title",
+    "description": "Description",
+    "commander_id": "Commander",
+}
+
+HELP = f"""*{COMMAND}* — declare and run incidents
+• `{COMMAND} open [title]` — declare an incident
+• `{COMMAND} update [ref]` — update status, priority, title, description, commander
+• `{COMMAND} keyevents [ref]` — set detected/started/recovered/mitigated/resolved times
+• `{COMMAND} status [ref]` — recap: status, priority, commander, Jira, post-mortem, sync state
+• `{COMMAND} postmortem [ref]` — create the Jira post-mortem now
+• `{COMMAND} close [ref]` — close the incident
+• `{COMMAND} list` — open incidents, newest first
+• `{COMMAND} help` — this help
+`ref` is `#12` or a Jira key such as `INC-42`; inside an incident channel it can be left out."""
+
+
+def unknown_command(text: str) -> str:
+    return f"Unknown command `{escape(text)}`.\n\n{HELP}"
+
+
+def show(field: str, value: Any) -> str:
+    """A field value as people read it."""
+    if value is None or value == "":
+        return "(none)"
+    if field == "status":
+        return Status(value).label
+    if field == "priority":
+        return f"P{value}"
+    if field == "commander_id":
+        return f"<@{value}>"
+    if field == "description":
+        text = str(value)
+        return f"“{escape(text[:60])}{'…' if len(text) > 60 else ''}”"
+    return escape(str(value))
+
+
+def change_summary(actor_id: str | None, changes: dict[str, list[Any]], message: str | None) -> str:
+    """One line: who changed what, from what to what, and their message."""
+    parts = [
+        f"{FIELD_LABELS[name]} {show(name, old)} → {show(name, new)}"
+        for name, (old, new) in changes.items()
+        if name in FIELD_LABELS
+    ]
+    who = f"<@{actor_id}>" if actor_id else "Someone"
+    line = f":pencil2: {who} changed " + ", ".join(parts) if parts else f":speech_balloon: {who}"
+    return f"{line}: {escape(message)}" if message else line
+
+
+def jira_change(key: str, field: str, old: str | None, new: str | None, who: str) -> str:
+    """SPEC §3: `Jira <KEY>: <Field> changed from <old> to <new> by <Jira user>`."""
+    return f"Jira {key}: {field} changed from {old or '(none)'} to {new or '(none)'} by {who}"
+
+
+def jira_close_refused(key: str, who: str, reasons: Sequence[str]) -> str:
+    return (
+        f"Jira {key}: {who} moved the ticket to Closed, but the incident cannot be closed yet: "
+        + "; ".join(reasons)
+        + ". The incident stays open."
+    )
+
+
+def key_events_summary(actor_id: str | None, changes: dict[str, Any]) -> str:
+    names = ", ".join(kind.capitalize() for kind in changes)
+    return (
+        f":clock3: <@{actor_id}> updated key events: {names}"
+        if actor_id
+        else f":clock3: Key events updated: {names}"
+    )
+
+
+def announcements_declared(incident: Incident) -> str:
+    return (
+        f":rotating_light: New P{incident.priority} incident #{incident.id}: *{escape(incident.title)}* "
+        f"in <#{incident.channel_id}> (commander <@{incident.commander_id}>)"
+    )
+
+
+def announcements_status(incident: Incident, old: str, new: str) -> str:
+    return (
+        f":arrows_counterclockwise: P{incident.priority} incident #{incident.id} *{escape(incident.title)}* "
+        f"<#{incident.channel_id}>: {Status(old).label} → {Status(new).label}"
+    )
+
+
+def normal_incident_dm(incident: Incident, ticket: Link) -> str:
+    return (
+        f"Your P{incident.priority} incident #{incident.id} *{escape(incident.title)}* is tracked in Jira: "
+        f"<{ticket.url}|{ticket.key}>. Update it with `{COMMAND} update {ticket.key}`."
+    )
+
+
+def closed_message(incident: Incident, reason: str | None, message: str | None) -> str:
+    line = f":white_check_mark: Incident #{incident.id} is closed ({reason or 'closed'})."
+    return f"{line} {escape(message)}" if message else line
+
+
+def jira_lagging(error: str) -> str:
+    return (
+        ":warning: Jira is not answering, so changes to the ticket are queued and will be sent in order "
+        f"once it is back. Last error: {escape(error[:200])}"
+    )
+
+
+def jira_caught_up() -> str:
+    return ":white_check_mark: Jira has caught up: every queued change has been sent."
+
+
+def jira_unreachable_status(key: str, status: str) -> str:
+    return (
+        f":warning: Jira {key} could not be moved to *{escape(status)}*: its workflow has no path there. "
+        "Move it by hand in Jira."
+    )
+
+
+def status_recap(incident: Incident, *, ticket: Link | None, postmortem: Link | None, sync_state: str) -> str:
+    lines = [
+        f"*Incident #{incident.id}: {escape(incident.title)}*",
+        f"Status: {Status(incident.status).label} · Priority: P{incident.priority} · "
+        f"Commander: <@{incident.commander_id}>",
+        f"Jira: <{ticket.url}|{ticket.key}>" if ticket else "Jira: not created yet",
+        f"Post-mortem: <{postmortem.url}|{postmortem.key}>" if postmortem else "Post-mortem: none",
+        f"Sync: {sync_state}",
+    ]
+    if incident.channel_id:
+        lines.insert(1, f"Channel: <#{incident.channel_id}>")
+    return "\n".join(lines)
+
+
+def incident_list(rows: Sequence[tuple[Incident, Link | None]]) -> str:
+    if not rows:
+        return "No open incidents. :tada:"
+    lines = ["*Open incidents, newest first:*"]
+    for incident, ticket in rows:
+        where = f" <#{incident.channel_id}>" if incident.channel_id else ""
+        jira = f" <{ticket.url}|{ticket.key}>" if ticket else ""
+        lines.append(
+            f"• #{incident.id} P{incident.priority} {Status(incident.status).label}: "
+            f"{escape(incident.title)}{where}{jira}"
+        )
+    return "\n".join(lines)
+
+
+def postmortem_created(link: Link) -> str:
+    return f":memo: The post-mortem is ready in Jira: <{link.url}|{link.key}>. Please complete it."
