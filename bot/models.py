@@ -115,8 +115,10 @@ class JiraTicket(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", unique=True)
     key: str = Field(unique=True)
-    jira_id: str
+    jira_id: str = Field(index=True)
     url: str
+    #: field → id of the newest Jira changelog applied to it, so a late, older change never wins.
+    field_versions: dict[str, int] = _json(dict)
 
 
 class JiraPostMortem(SQLModel, table=True):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.app import Periodic
+from sync.changelog import ChangelogProcessor
 from sync.context import SyncContext
 from sync.directory import Directory
 from sync.guards import BounceGuard
@@ -11,8 +13,10 @@ from sync.jira_lag import LagNotices
 from sync.jira_push import ChangePusher
 from sync.jira_ticket import TicketCreation, bookmark
 from sync.outbox import Kind, Outbox
+from sync.reconciler import Reconciler
 from sync.slack_channel import ChannelSetup
 from sync.slack_updates import SlackUpdates
+from sync.webhook import WebhookApplier, WebhookIntake
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -64,3 +68,12 @@ def _wire_jira(runtime: Runtime, ctx: SyncContext) -> None:
     registry.register(Kind.CREATE_TICKET, lag.wrap(tickets.create))
     registry.register(Kind.REMOTE_LINK, lag.wrap(tickets.remote_link))
     registry.register(Kind.PUSH_CHANGES, lag.wrap(ChangePusher(ctx, directory, guard)))
+
+    processor = ChangelogProcessor(ctx, directory, guard)
+    registry.register(Kind.APPLY_WEBHOOK, WebhookApplier(ctx, processor))
+    runtime.routes.append(WebhookIntake(ctx).route())
+    reconciler = Reconciler(ctx, processor)
+    runtime.periodic.append(
+        Periodic("reconciler", ctx.settings.reconcile_interval_seconds, reconciler.run_scheduled)
+    )
+    runtime.reconcile = lambda: str(reconciler.run())

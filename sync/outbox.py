@@ -30,6 +30,7 @@ class Kind(StrEnum):
     CREATE_TICKET = "jira.create_ticket"
     PUSH_CHANGES = "jira.push_changes"
     REMOTE_LINK = "jira.remote_link"
+    APPLY_WEBHOOK = "jira.apply_webhook"
     CREATE_POSTMORTEM = "jira.create_postmortem"
     UPDATE_TIMELINE = "jira.update_timeline"
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 18:36:34.839117
+Create Date: 2026-11-26
 """
 
 import sqlalchemy as sa
@@ -149,6 +149,7 @@ def upgrade() -> None:
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("jira_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("url", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("field_versions", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["incident_id"],
             ["incident.id"],
@@ -157,6 +158,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("incident_id"),
         sa.UniqueConstraint("key"),
     )
+    with op.batch_alter_table("jira_ticket", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_jira_ticket_jira_id"), ["jira_id"], unique=False)
+
     op.create_table(
         "key_event",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -183,6 +187,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_key_event_incident_id"))
 
     op.drop_table("key_event")
+    with op.batch_alter_table("jira_ticket", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_jira_ticket_jira_id"))
+
     op.drop_table("jira_ticket")
     op.drop_table("jira_postmortem")
     with op.batch_alter_table("incident_update", schema=None) as batch_op:
