@@ -1,0 +1,220 @@
+"""`python -m bot sandbox`: the real bot between local Slack and Jira, walking one P1 incident through.
+
+Each step acts as a person would (a slash command, a modal filled by its labels, a button, a change
+made in Jira), waits for its visible effect, then prints what Slack and Jira each received. A step
+whose effect does not appear fails the walk with the bot's log tail, and the command exits non-zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sandbox.rig import Rig, start_rig
+
+QUIET_SLACK = {
+    "auth.test",
+    "apps.connections.open",
+    "users.info",
+    "users.lookupByEmail",
+    "conversations.members",
+}
+
+
+class Transcript:
+    """Prints, after each step, the Slack Web API calls and Jira requests it caused."""
+
+    def __init__(self, rig: Rig, out: Callable[[str], None] = print) -> None:
+        self.rig = rig
+        self.out = out
+        self._slack_seen = 0
+        self._jira_seen = 0
+
+    def step(self, title: str) -> None:
+        self.flush()
+        self.out(f"\n▶ {title}")
+
+    def flush(self) -> None:
+        calls = self.rig.slack.calls
+        for call in calls[self._slack_seen :]:
+            if call["method"] not in QUIET_SLACK:
+                self.out(f"    Slack ← {call['method']}: {_slack_detail(call['params'])}")
+        self._slack_seen = len(calls)
+        requests = self.rig.jira.requests
+        for request in requests[self._jira_seen :]:
+            if request["method"] != "GET" or "transitions" in request["path"]:
+                self.out(
+                    f"    Jira  ← {request['method']} {request['path']} {_jira_detail(request.get('json'))}"
+                )
+        self._jira_seen = len(requests)
+
+
+def _slack_detail(params: dict[str, Any]) -> str:
+    for key in ("name", "topic", "text", "title", "users", "timestamp"):
+        if params.get(key):
+            text = str(params[key]).replace("\n", " ")
+            return f"{key}={text[:110]!r}"
+    view = params.get("view")
+    if isinstance(view, dict):
+        return f"view {view.get('callback_id')!r} ({len(view.get('blocks', []))} blocks)"
+    return ""
+
+
+def _jira_detail(body: Any) -> str:
+    if not isinstance(body, dict):
+        return ""
+    if body.get("fields"):
+        return "fields=" + ", ".join(sorted(body["fields"]))[:120]
+    if "transition" in body:
+        return f"transition={body['transition'].get('id')}"
+    if "accountId" in body:
+        return f"assignee={body['accountId']}"
+    return ", ".join(sorted(body))[:80]
+
+
+def walk(rig: Rig, out: Callable[[str], None] = print) -> None:
+    """One P1 incident from declaration to close, as people would run it."""
+    t = Transcript(rig, out)
+    slack, jira = rig.slack, rig.jira
+    alice, bob = rig.slack_user("alice"), rig.slack_user("bob")
+
+    t.step("alice runs `/incident open Checkout fails for EU customers` in #general and fills the modal")
+    alice.command("/incident", "open Checkout fails for EU customers", channel_id=rig.general)
+    ack = alice.submit(
+        alice.wait_for_view(),
+        {
+            "Priority": "P1",
+            "Environments": ["PRD"],
+            "Platform": "platform-FR",
+            "Customers impact": "High",
+            "Zendesk ticket ID": "ZD-1042",
+            "Description": "Card payments time out at the last step.",
+        },
+    )
+    _expect(ack.errors is None, f"the declare modal was refused: {ack.errors}")
+    channel = slack.wait_for(
+        lambda: next((c["id"] for c in slack.channels.values() if c["name"].startswith("inc-")), None),
+        timeout=15,
+    )
+    slack.wait_for(lambda: slack.bookmarks(channel), timeout=15)
+    key = next(iter(jira.issues))
+    out(f"  → channel #{slack.channels[channel]['name']}, Jira ticket {key}, announcement pinned")
+
+    t.step("alice clicks Update on the announcement: Investigating, commander bob")
+    alice.click(channel, "Update")
+    alice.submit(
+        alice.wait_for_view(),
+        {"Status": "Investigating", "Commander": "U0BOB", "Message": "Payment provider latency is up"},
+    )
+    jira.wait_for(
+        lambda: (
+            jira.issue(key)["status"] == "in progress"
+            and (jira.issue(key)["fields"].get("assignee") or {}).get("accountId") == "acc-bob"
+        ),
+        timeout=15,
+    )
+    out(f"  → Jira {key} is 'in progress', assigned to Bob")
+
+    t.step("bob sets key events: detected at, with a note")
+    bob.click(channel, "Key events")
+    detected = int(time.time()) - 1800
+    bob.submit(
+        bob.wait_for_view(), {"Detected at": detected, "Detected note": "Alert on checkout error rate"}
+    )
+    slack.wait_for(lambda: any("key events" in m["text"] for m in slack.messages(channel)), timeout=15)
+
+    t.step("carol, in Jira, renames the ticket and raises it to priority 2")
+    rig.jira_user("carol").update(
+        key, summary="Checkout fails for EU card payments", customfield_11064={"value": "2"}
+    )
+    slack.wait_for(
+        lambda: sum(m["text"].startswith(f"Jira {key}:") for m in slack.messages(channel)) >= 2, timeout=15
+    )
+    out(
+        "  → "
+        + "\n  → ".join(m["text"] for m in slack.messages(channel) if m["text"].startswith(f"Jira {key}:"))
+    )
+
+    t.step("bob moves the incident to Mitigated, then to Post-mortem")
+    for status in ("Mitigated", "Post-mortem"):
+        bob.click(channel, "Update")
+        bob.submit(bob.wait_for_view(), {"Status": status})
+    jira.wait_for(lambda: jira.issue(key)["status"] == "Reporter validation", timeout=15)
+    postmortem = jira.wait_for(
+        lambda: next((k for k in jira.issues if k.startswith("PM-")), None), timeout=20
+    )
+    slack.wait_for(lambda: any(b["title"] == "Post-mortem" for b in slack.bookmarks(channel)), timeout=15)
+    out(f"  → post-mortem {postmortem} created, linked to {key}, pinned and bookmarked")
+
+    t.step("bob closes the incident: reason resolved")
+    bob.click(channel, "Close")
+    ack = bob.submit(
+        bob.wait_for_view(), {"Closure reason": "Resolved", "Message": "Provider fixed; all good"}
+    )
+    _expect(ack.errors is None, f"the close modal was refused: {ack.errors}")
+    jira.wait_for(lambda: jira.issue(key)["status"] == "Closed", timeout=15)
+    slack.wait_for(lambda: slack.channels[channel]["archived"], timeout=15)
+    t.flush()
+    _summary(rig, channel, key, postmortem, out)
+
+
+def _summary(rig: Rig, channel: str, key: str, postmortem: str, out: Callable[[str], None]) -> None:
+    slack, jira = rig.slack, rig.jira
+    info = slack.channels[channel]
+    out("\n══ What Slack saw ══")
+    out(f"#{info['name']} (archived: {info['archived']}), topic: {info['topic']!r}")
+    out(
+        f"members: {', '.join(sorted(info['members']))}; pins: {len(slack.pins(channel))}; "
+        f"bookmarks: {', '.join(b['title'] for b in slack.bookmarks(channel))}"
+    )
+    for message in slack.messages(channel):
+        out(f"  #{info['name']}: {message['text'][:150]}")
+    for message in slack.messages(rig.announcements):
+        out(f"  #incidents: {message['text'][:150]}")
+    out("\n══ What Jira saw ══")
+    for issue_key in (key, postmortem):
+        issue = jira.issue(issue_key)
+        fields = issue["fields"]
+        out(
+            f"{issue_key} [{issue['status']}] {fields.get('summary')!r}, assignee "
+            f"{(fields.get('assignee') or {}).get('displayName')}, {len(issue['changelog'])} changelog entries, "
+            f"links: {len(issue.get('links', []))}, web links: {len(issue.get('remote_links', []))}"
+        )
+    out(f"requests: {len(jira.requests)} in all; webhooks sent to the bot: {len(jira.webhook_deliveries)}")
+
+
+def _expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise AssertionError(message)
+
+
+def run_sandbox(out: Callable[[str], None] = print) -> int:
+    """Start everything on loopback, walk the incident, print the transcript; 0 when every step worked."""
+    logging.getLogger("sandbox").setLevel(logging.WARNING)
+    workdir = Path(tempfile.mkdtemp(prefix="incident-bot-sandbox-"))
+    out(f"Starting the Slack and Jira emulators and the bot (`python -m bot run`), data in {workdir}")
+    try:
+        rig = start_rig(workdir=workdir)
+    except Exception as exc:
+        out(f"sandbox: the bot did not start: {exc}")
+        return 1
+    try:
+        walk(rig, out)
+    except Exception as exc:
+        out(
+            f"\nsandbox: a step failed: {type(exc).__name__}: {exc}\n--- bot log (tail) ---\n{rig.bot_log()[-4000:]}"
+        )
+        return 1
+    finally:
+        rig.stop()
+    out("\nsandbox: the incident went through its whole life; everything above was seen by the emulators.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_sandbox())
