@@ -78,6 +78,7 @@ def build_core(settings: Settings) -> Runtime:
     queue = JobQueue(
         engine,
         max_attempts=settings.job_max_attempts,
+        lease_seconds=settings.job_lease_seconds,
         backoff=Backoff(base=settings.job_backoff_base_seconds, cap=settings.job_backoff_max_seconds),
     )
     return Runtime(

@@ -173,10 +173,15 @@ class JobQueue:
         self._finish(job, state=DONE, error=None)
 
     def fail(self, job: Job, error: BaseException) -> datetime | None:
-        """Reschedule with backoff, or park as failed when attempts are spent; returns the next try."""
+        """Reschedule with backoff, or park as failed; returns the next try.
+
+        A remote that is down or throttling (`RetryLater`) is waited out however long it takes, so
+        nothing is lost and the lane's order holds; a refusal (`PermanentFailure`) parks at once, and
+        an unexpected error (a bug) parks once its attempts are spent.
+        """
         message = _describe(error)
-        permanent = isinstance(error, PermanentFailure)
-        if permanent or job.attempts >= self.max_attempts:
+        transient = isinstance(error, RetryLater)
+        if isinstance(error, PermanentFailure) or (not transient and job.attempts >= self.max_attempts):
             self._finish(job, state=FAILED, error=message)
             return None
         retry_after = error.retry_after if isinstance(error, RetryLater) else None

@@ -193,3 +193,19 @@ def test_two_processes_never_run_one_job_twice(request) -> None:
     ids = [row.job_id for row in rows]
     assert len(ids) == 300 and len(set(ids)) == 300
     assert len({row.pid for row in rows}) == 2, "both processes should have taken part"
+
+
+def test_a_remote_outage_is_waited_out_past_the_attempt_budget(engine) -> None:
+    queue = JobQueue(engine, backoff=Backoff(base=0.001, cap=0.001), max_attempts=2)
+    registry = HandlerRegistry()
+    calls = []
+
+    def handler(job: Job) -> None:
+        calls.append(job.attempts)
+        if len(calls) < 6:
+            raise RetryLater("Jira unreachable")
+
+    registry.register("push", handler)
+    [job_id] = add_jobs(engine, [("push", 1, "jira")])
+    wait_until(lambda: (run_one(queue, registry, "w") or True) and states(engine)[job_id] != "pending")
+    assert states(engine)[job_id] == "done" and calls == [1, 2, 3, 4, 5, 6]
