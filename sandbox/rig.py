@@ -67,6 +67,7 @@ class Rig:
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    others: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def slack_user(self, name: str) -> SlackUser:
         return SlackUser(self.slack, person(name).slack_id)
@@ -119,7 +120,26 @@ class Rig:
         self.slack.wait_for(lambda: not self.slack.connected, timeout=10)
         return code
 
+    def start_another_bot(self, timeout: float = 30.0) -> subprocess.Popen[bytes]:
+        """A second replica on the same database and Redis (its own HTTP port), for multi-process tests."""
+        connections = self.slack.connection_count
+        port = free_port()
+        log = (self.workdir / f"bot-{len(self.others) + 2}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            env={**self.env, "HTTP_PORT": str(port)},
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.others.append(process)
+        self.slack.wait_for(lambda: self.slack.connection_count > connections, timeout=timeout)
+        return process
+
     def stop(self) -> None:
+        for other in self.others:
+            other.terminate()
+            other.wait(15)
         self.stop_bot()
         self.slack.stop()
         self.jira.stop()
