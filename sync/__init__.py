@@ -13,6 +13,7 @@ from sync.jira_lag import LagNotices
 from sync.jira_push import ChangePusher
 from sync.jira_ticket import TicketCreation, bookmark
 from sync.outbox import Kind, Outbox
+from sync.postmortem import register_postmortem
 from sync.reconciler import Reconciler
 from sync.slack_channel import ChannelSetup
 from sync.slack_updates import SlackUpdates
@@ -68,6 +69,7 @@ def _wire_jira(runtime: Runtime, ctx: SyncContext) -> None:
     registry.register(Kind.CREATE_TICKET, lag.wrap(tickets.create))
     registry.register(Kind.REMOTE_LINK, lag.wrap(tickets.remote_link))
     registry.register(Kind.PUSH_CHANGES, lag.wrap(ChangePusher(ctx, directory, guard)))
+    register_postmortem(registry, ctx, directory, lag)
 
     processor = ChangelogProcessor(ctx, directory, guard)
     registry.register(Kind.APPLY_WEBHOOK, WebhookApplier(ctx, processor))

@@ -1,0 +1,270 @@
+"""The Jira post-mortem: created once per incident from its own history, then linked, assigned, announced.
+
+Creation is a `jira` lane job. It does nothing when the incident already has its post-mortem row (a
+double click, the button after the status change), and before creating it asks Jira for an issue an
+earlier attempt made but never heard back about (the incident-summary field carries a marker), so a
+lost reply never yields a second issue. The row and every follow-up job are committed together; each
+follow-up is a job of its own, so one that fails (a missing link type, an unassignable commander,
+Slack refusing a pin) never undoes the post-mortem nor holds up the others:
+
+- `jira.postmortem_link`: link to the incident ticket with the first link type that works;
+- `jira.postmortem_assign`: assign to the commander's Jira account;
+- `slack.postmortem_notice`: post the link in the channel (a DM to the commander without one), then
+  `slack.postmortem_pin` pins it, so a retried pin never posts the message twice;
+- `slack.refresh_announcement` and `slack.bookmark` (`Post-mortem`), the existing Slack jobs.
+
+Later key-event changes re-render the `timeline` field (`jira.update_timeline`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot import incidents
+from bot.jobs import PermanentFailure, enqueue
+from bot.models import Incident, JiraPostMortem, Job
+from bot.workers import HandlerRegistry
+from sync.context import SyncContext, load
+from sync.directory import Directory
+from sync.jira_lag import LagNotices
+from sync.outbox import JIRA, SLACK, Kind
+from sync.postmortem_render import PostMortemInputs, issue_fields, marked_incident, render_part
+from sync.slack_api import slack_call
+from views import messages
+
+logger = logging.getLogger(__name__)
+
+LINK_TYPES = ("Relates", "Blocks", "Relates to")
+BOOKMARK_TITLE = "Post-mortem"
+SEARCH_PAGES = 20
+
+
+class PostMortemKind(StrEnum):
+    """The follow-up jobs of a created post-mortem (creation and timeline kinds are in `Kind`)."""
+
+    LINK = "jira.postmortem_link"
+    ASSIGN = "jira.postmortem_assign"
+    NOTICE = "slack.postmortem_notice"
+    PIN = "slack.postmortem_pin"
+
+
+def register_postmortem(
+    registry: HandlerRegistry, ctx: SyncContext, directory: Directory, lag: LagNotices
+) -> None:
+    """Register the post-mortem job handlers; the Jira ones tell the channel when Jira lags."""
+    service = PostMortems(ctx, directory)
+    registry.register(Kind.CREATE_POSTMORTEM, lag.wrap(service.create))
+    registry.register(Kind.UPDATE_TIMELINE, lag.wrap(service.update_timeline))
+    registry.register(PostMortemKind.LINK, lag.wrap(service.link))
+    registry.register(PostMortemKind.ASSIGN, lag.wrap(service.assign))
+    registry.register(PostMortemKind.NOTICE, service.notice)
+    registry.register(PostMortemKind.PIN, service.pin)
+
+
+class PostMortems:
+    def __init__(self, ctx: SyncContext, directory: Directory) -> None:
+        assert ctx.jira is not None
+        self.ctx = ctx
+        self.jira = ctx.jira
+        self.directory = directory
+
+    # creation -----------------------------------------------------------------------------------
+    def create(self, job: Job) -> None:
+        """Create the incident's post-mortem issue unless it exists (in the database or in Jira)."""
+        with self.ctx.session() as session:
+            incident = load(session, job.incident_id)
+            if incidents.postmortem(session, incident.id) is not None:
+                logger.info("incident %s: post-mortem already exists; nothing to create", incident.id)
+                return
+            inputs = self._inputs(session, incident, with_channel=True)
+        found = self._made_earlier(incident)
+        if found is None:
+            found = self.jira.create_issue(issue_fields(inputs, self.ctx.settings))
+            logger.info("incident %s: created Jira post-mortem %s", incident.id, found[1])
+        self._record(incident.id, *found)
+
+    def _inputs(self, session: Session, incident: Incident, *, with_channel: bool) -> PostMortemInputs:
+        channel_url = None
+        if with_channel and incident.channel_id:
+            with slack_call("auth.test"):
+                channel_url = self.ctx.channel_url(incident.channel_id)
+        return PostMortemInputs(
+            incident=incident,
+            updates=incidents.history(session, incident.id),
+            key_events=incidents.key_events(session, incident.id),
+            channel_url=channel_url,
+            ticket=incidents.ticket(session, incident.id),
+        )
+
+    def _made_earlier(self, incident: Incident) -> tuple[str, str] | None:
+        """A post-mortem of this incident already in Jira (a reply lost after Jira saved the issue)."""
+        settings = self.ctx.settings
+        field = settings.jira_postmortem_fields["incident_summary"]
+        # A day of margin: Jira reads JQL dates in the searching user's time zone.
+        since = (incident.declared_at - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+        jql = (
+            f"project = {_quoted(settings.jira_postmortem_project_key)} "
+            f"AND issuetype = {_quoted(settings.jira_postmortem_issue_type)} "
+            f'AND created >= "{since}" ORDER BY created DESC'
+        )
+        token = None
+        for _ in range(SEARCH_PAGES):
+            page = self.jira.search(jql, fields=field, page_token=token)
+            for issue in page.get("issues", []):
+                if marked_incident((issue.get("fields") or {}).get(field)) == incident.id:
+                    logger.info(
+                        "incident %s: found post-mortem %s made by an earlier attempt",
+                        incident.id,
+                        issue["key"],
+                    )
+                    return str(issue["id"]), issue["key"]
+            token = page.get("nextPageToken")
+            if not token:
+                return None
+        return None
+
+    def _record(self, incident_id: int, issue_id: str, key: str) -> None:
+        """The post-mortem row and its follow-up jobs, in one commit."""
+        url = self.jira.browse_url(key)
+        with self.ctx.session() as session:
+            incident = load(session, incident_id)
+            session.add(JiraPostMortem(incident_id=incident.id, key=key, jira_id=issue_id, url=url))
+            enqueue(session, PostMortemKind.LINK, lane=JIRA, incident_id=incident.id)
+            enqueue(session, PostMortemKind.ASSIGN, lane=JIRA, incident_id=incident.id)
+            enqueue(session, PostMortemKind.NOTICE, lane=SLACK, incident_id=incident.id)
+            if incident.channel_id:
+                enqueue(session, Kind.REFRESH_ANNOUNCEMENT, lane=SLACK, incident_id=incident.id)
+                enqueue(
+                    session,
+                    Kind.BOOKMARK,
+                    lane=SLACK,
+                    incident_id=incident.id,
+                    payload={"title": BOOKMARK_TITLE, "link": url},
+                )
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                logger.warning("incident %s: post-mortem %s was recorded concurrently", incident_id, key)
+
+    # follow-ups ---------------------------------------------------------------------------------
+    def link(self, job: Job) -> None:
+        """Link the post-mortem to the incident ticket: `Relates`, else `Blocks`, else `Relates to`."""
+        with self.ctx.session() as session:
+            postmortem = incidents.postmortem(session, job.incident_id)
+            ticket = incidents.ticket(session, job.incident_id)
+        if postmortem is None:
+            return
+        if ticket is None:
+            logger.warning(
+                "incident %s: no Jira ticket to link post-mortem %s to", job.incident_id, postmortem.key
+            )
+            return
+        try:
+            links = self.jira.issue(postmortem.key, fields="issuelinks")["fields"].get("issuelinks") or []
+            self.jira.issue(ticket.key, fields="summary")
+        except PermanentFailure as exc:
+            logger.warning("post-mortem %s not linked to %s: %s", postmortem.key, ticket.key, exc)
+            return
+        if any(
+            ticket.key in (_linked_key(link, "inwardIssue"), _linked_key(link, "outwardIssue"))
+            for link in links
+        ):
+            return
+        for name in LINK_TYPES:
+            body = {
+                "type": {"name": name},
+                "inwardIssue": {"key": postmortem.key},
+                "outwardIssue": {"key": ticket.key},
+            }
+            try:
+                self.jira.rest("POST", "issueLink", body=body)
+            except PermanentFailure as exc:
+                logger.info("post-mortem %s: link type %r did not work: %s", postmortem.key, name, exc)
+                continue
+            logger.info("post-mortem %s linked to %s (%s)", postmortem.key, ticket.key, name)
+            return
+        logger.warning(
+            "post-mortem %s left unlinked: none of the link types %s worked",
+            postmortem.key,
+            ", ".join(LINK_TYPES),
+        )
+
+    def assign(self, job: Job) -> None:
+        """Assign the post-mortem to the commander's Jira account, when there is one that Jira accepts."""
+        with self.ctx.session() as session:
+            incident = load(session, job.incident_id)
+            postmortem = incidents.postmortem(session, incident.id)
+        if postmortem is None:
+            return
+        account = self.directory.jira_account(incident.commander_id)
+        if account is None:
+            logger.warning(
+                "post-mortem %s left unassigned: commander %s has no Jira account",
+                postmortem.key,
+                incident.commander_id,
+            )
+            return
+        try:
+            self.jira.assign(postmortem.key, account)
+        except PermanentFailure as exc:
+            logger.warning("post-mortem %s left unassigned: %s", postmortem.key, exc)
+
+    def notice(self, job: Job) -> None:
+        """Post the post-mortem's link in the channel (a DM to the commander when there is no channel)."""
+        with self.ctx.session() as session:
+            incident = load(session, job.incident_id)
+            postmortem = incidents.postmortem(session, incident.id)
+        if postmortem is None:
+            return
+        text = messages.postmortem_created(postmortem)
+        if incident.channel_id is None:
+            with slack_call("chat.postMessage"):
+                self.ctx.slack.chat_postMessage(channel=incident.commander_id, text=text)
+            return
+        with slack_call("chat.postMessage", tolerate={"is_archived"}) as outcome:
+            posted = self.ctx.slack.chat_postMessage(
+                channel=incident.channel_id, text=text, unfurl_links=False
+            )
+        if outcome.tolerated:
+            logger.info("post-mortem notice for incident %s not posted: channel archived", incident.id)
+            return
+        with self.ctx.session() as session:  # pinned by a job of its own: a retried pin never posts twice
+            payload = {"ts": posted["ts"]}
+            enqueue(session, PostMortemKind.PIN, lane=SLACK, incident_id=incident.id, payload=payload)
+            session.commit()
+
+    def pin(self, job: Job) -> None:
+        """Pin the post-mortem notice."""
+        with self.ctx.session() as session:
+            incident = load(session, job.incident_id)
+        if incident.channel_id is None:
+            return
+        with slack_call("pins.add", tolerate={"already_pinned", "is_archived"}):
+            self.ctx.slack.pins_add(channel=incident.channel_id, timestamp=job.payload["ts"])
+
+    # keeping it current -------------------------------------------------------------------------
+    def update_timeline(self, job: Job) -> None:
+        """Re-render the `timeline` field after key events changed (nothing to do without a post-mortem)."""
+        with self.ctx.session() as session:
+            incident = load(session, job.incident_id)
+            postmortem = incidents.postmortem(session, incident.id)
+            if postmortem is None:
+                return
+            inputs = self._inputs(session, incident, with_channel=False)
+        field = self.ctx.settings.jira_postmortem_fields["timeline"]
+        self.jira.update_fields(postmortem.key, {field: render_part("timeline", inputs)})
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _linked_key(link: dict[str, object], side: str) -> str | None:
+    issue = link.get(side)
+    return issue.get("key") if isinstance(issue, dict) else None

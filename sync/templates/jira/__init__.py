@@ -1,0 +1,1 @@
+"""Package data: Jinja2 templates shipped with the bot."""

@@ -1,0 +1,28 @@
+"""`python -m bot sandbox` as a user runs it: the whole walk succeeds and the transcript shows both sides."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def test_sandbox_walks_an_incident_through_its_life(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "DATABASE_", "REDIS_"))}
+    result = subprocess.run([sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=180)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert "running the sandbox" in result.stderr
+    for expected in (
+        "Slack ← conversations.create: name='inc-",
+        "Slack ← pins.add",
+        "Jira  ← POST /rest/api/2/issue fields=",
+        "Jira INC-1: Summary changed from Checkout fails for EU customers to Checkout fails for EU card payments by Carol",
+        "Jira  ← POST /rest/api/2/issueLink",
+        "bookmarks: Jira ticket, Post-mortem",
+        "INC-1 [Closed]",
+        "(archived: True)",
+        "sandbox: the incident went through its whole life",
+    ):
+        assert expected in out, f"missing from the transcript: {expected}"
