@@ -8,9 +8,12 @@ import sys
 
 
 def test_sandbox_walks_an_incident_through_its_life(tmp_path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "DATABASE_", "REDIS_"))}
-    result = subprocess.run([sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=180)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "DATABASE_", "REDIS_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "running the sandbox" in result.stderr
