@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
-from bot import db
+from bot import db, logs
 from bot.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
@@ -21,7 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    _configure_logging(settings.log_level)
+    logs.configure(settings.log_level)
     if args.command is None:
         return _start(settings, args)
     return args.handler(settings, args)
@@ -59,14 +58,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     jobs.set_defaults(handler=_jobs)
     return parser
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
-    )
-    for noisy in ("slack_sdk", "slack_bolt", "urllib3", "apscheduler", "websockets", "uvicorn"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def _run(settings: Settings, _args: argparse.Namespace) -> int:

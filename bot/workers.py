@@ -15,6 +15,7 @@ import uuid
 from typing import Protocol
 
 from bot.jobs import WAKEUP, JobQueue, PermanentFailure, RetryLater
+from bot.logs import bound
 from bot.metrics import JOB_RESULTS, JOB_SECONDS
 from bot.models import Job
 
@@ -52,6 +53,13 @@ def run_one(queue: JobQueue, registry: HandlerRegistry, worker_id: str) -> bool:
     if job is None:
         return False
     started = time.monotonic()
+    with bound(incident=job.incident_id, job=job.id, kind=job.kind, attempt=job.attempts):
+        _run(queue, registry, job)
+    JOB_SECONDS.labels(kind=job.kind).observe(time.monotonic() - started)
+    return True
+
+
+def _run(queue: JobQueue, registry: HandlerRegistry, job: Job) -> None:
     try:
         registry.handler(job.kind)(job)
     except (RetryLater, PermanentFailure) as exc:
@@ -62,9 +70,6 @@ def run_one(queue: JobQueue, registry: HandlerRegistry, worker_id: str) -> bool:
     else:
         queue.complete(job)
         JOB_RESULTS.labels(kind=job.kind, outcome="done").inc()
-    finally:
-        JOB_SECONDS.labels(kind=job.kind).observe(time.monotonic() - started)
-    return True
 
 
 def _failed(queue: JobQueue, job: Job, exc: BaseException) -> None:

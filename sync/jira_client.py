@@ -9,6 +9,7 @@ work, where it is durable and honours Retry-After. Every failure comes out as `R
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,10 +20,12 @@ import requests
 from jira import JIRA, JIRAError
 
 from bot.jobs import PermanentFailure, RetryLater
+from bot.metrics import SYNC_RESULTS
 from bot.settings import Settings
 from sync.workflow import Transition, from_workflow_search
 
 T = TypeVar("T")
+_ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]+-\d+|\d{4,}")
 _RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
@@ -161,16 +164,21 @@ class JiraGateway:
 @contextmanager
 def translate_errors(what: str) -> Iterator[None]:
     """Map library and transport errors onto the queue's RetryLater / PermanentFailure."""
+    kind = _ISSUE_KEY.sub("{key}", what)
     try:
         yield
     except JIRAError as exc:
         status = exc.status_code or 0
         detail = f"Jira {what} failed: HTTP {status} {_brief(exc.text)}"
         if status in _RETRYABLE or status == 0:
+            SYNC_RESULTS.labels(target="jira", kind=kind, outcome="retry").inc()
             raise RetryLater(detail, retry_after=_retry_after(exc.response)) from None
+        SYNC_RESULTS.labels(target="jira", kind=kind, outcome="refused").inc()
         raise PermanentFailure(detail) from None
     except (requests.ConnectionError, requests.Timeout) as exc:
+        SYNC_RESULTS.labels(target="jira", kind=kind, outcome="retry").inc()
         raise RetryLater(f"Jira {what} failed: {type(exc).__name__} (Jira unreachable)") from None
+    SYNC_RESULTS.labels(target="jira", kind=kind, outcome="ok").inc()
 
 
 def _retry_after(response: requests.Response | None) -> float | None:

@@ -14,6 +14,7 @@ from typing import Any
 from bot import incidents
 from bot.enums import Status
 from bot.jobs import PermanentFailure, enqueue
+from bot.logs import bind
 from bot.models import Incident, JiraTicket, Job
 from sync.context import SyncContext, load
 from sync.directory import Directory
@@ -40,6 +41,7 @@ class ChangePusher:
             ticket = incidents.ticket(session, incident.id)
         if ticket is None:
             return  # the ticket is created from the incident's current state, which includes this change
+        bind(jira=ticket.key)
         changes: dict[str, list[Any]] = job.payload["changes"]
         self._fields(incident, ticket, changes)
         if "commander_id" in changes:

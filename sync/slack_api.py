@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.jobs import PermanentFailure, RetryLater
+from bot.metrics import SYNC_RESULTS
 
 _TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
@@ -35,13 +36,18 @@ def slack_call(what: str, *, tolerate: frozenset[str] | set[str] = frozenset()) 
         code = error_code(exc)
         if code in tolerate:
             outcome.tolerated = code
+            SYNC_RESULTS.labels(target="slack", kind=what, outcome="ok").inc()
             return
         status = exc.response.status_code if exc.response is not None else 0
         if status == 429 or status >= 500 or code in _TRANSIENT_ERRORS:
+            SYNC_RESULTS.labels(target="slack", kind=what, outcome="retry").inc()
             raise RetryLater(f"Slack {what}: {code or status}", retry_after=_retry_after(exc)) from None
+        SYNC_RESULTS.labels(target="slack", kind=what, outcome="refused").inc()
         raise PermanentFailure(f"Slack {what}: {code or status}") from None
     except (SlackClientError, OSError) as exc:
+        SYNC_RESULTS.labels(target="slack", kind=what, outcome="retry").inc()
         raise RetryLater(f"Slack {what}: {type(exc).__name__}") from None
+    SYNC_RESULTS.labels(target="slack", kind=what, outcome="ok").inc()
 
 
 def _retry_after(exc: SlackApiError) -> float | None:
