@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from bot import db
 from bot.jobs import enqueue
+from tests.conftest import throwaway_postgres
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -52,18 +53,7 @@ def test_bad_variable_is_named(tmp_path) -> None:
 
 
 def test_run_refuses_an_out_of_date_postgres_schema(tmp_path) -> None:
-    import uuid
-
-    import sqlalchemy as sa
-
-    from tests.conftest import POSTGRES_ADMIN_URL
-
-    name = f"bot_empty_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with throwaway_postgres("bot_empty", migrate=False) as url:
         env = {
             "DATABASE_URL": url,
             "SLACK_BOT_TOKEN": "xoxb-1",
@@ -76,9 +66,6 @@ def test_run_refuses_an_out_of_date_postgres_schema(tmp_path) -> None:
         engine = db.make_engine(url)
         db.check_schema(engine)
         engine.dispose()
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_jobs_lists_and_retries(database_url) -> None:

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 import redis
-import sqlalchemy as sa
 
-from bot import db
 from sandbox.rig import start_rig
-from tests.conftest import POSTGRES_ADMIN_URL, REDIS_TEST_URL
+from tests.conftest import REDIS_TEST_URL, throwaway_postgres
 
 
 @pytest.fixture
 def fresh_postgres() -> Iterator[str]:
-    name = f"bot_replicas_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    engine = db.make_engine(url)
-    db.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with throwaway_postgres("bot_replicas") as url:
+        yield url
 
 
 def test_two_replicas_make_one_ticket_one_postmortem_and_one_message_each(tmp_path, fresh_postgres) -> None:
