@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import fakeredis
 import redis
 
 logger = logging.getLogger(__name__)
