@@ -35,6 +35,8 @@ class KeyValueStore:
                 url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
             )
             return cls(client, embedded=False)
+        import fakeredis  # only the embedded store needs it (its import costs start-up time)
+
         return cls(fakeredis.FakeRedis(decode_responses=True), embedded=True)
 
     def set(self, key: str, value: str, *, ttl: float, only_if_absent: bool = False) -> bool:
