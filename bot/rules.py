@@ -29,22 +29,24 @@ def close_blockers(incident: Incident, *, has_postmortem: bool, policy: Policy) 
     return reasons
 
 
+def _leads(incident: Incident) -> str:
+    """ "the commander <@B> or the reporter <@A>", or one mention when one person is both."""
+    if incident.commander_id == incident.reporter_id:
+        return f"the commander and reporter <@{incident.commander_id}>"
+    return f"the commander <@{incident.commander_id}> or the reporter <@{incident.reporter_id}>"
+
+
 def check_can_update(incident: Incident, actor_id: str, *, is_channel_member: bool) -> None:
+    """Updating is open to the channel's members, the reporter and the commander."""
     if is_channel_member or actor_id in (incident.reporter_id, incident.commander_id):
         return
-    raise NotAllowed(
-        f"Only members of <#{incident.channel_id}>, the reporter <@{incident.reporter_id}> or the "
-        f"commander <@{incident.commander_id}> may update this incident."
-        if incident.channel_id
-        else f"Only the reporter <@{incident.reporter_id}> or the commander <@{incident.commander_id}> "
-        "may update this incident."
-    )
+    members = f"members of <#{incident.channel_id}>, " if incident.channel_id else ""
+    raise NotAllowed(f"Only {members}{_leads(incident)} may update this incident.")
 
 
 def check_can_close(incident: Incident, actor_id: str, *, policy: Policy, action: str = "close") -> None:
     """Closing and creating the post-mortem belong to the commander, the reporter and the responders."""
     if actor_id in (incident.reporter_id, incident.commander_id) or actor_id in policy.responders:
         return
-    who = f"the commander <@{incident.commander_id}>, the reporter <@{incident.reporter_id}>"
-    who += " or a member of the responders group" if policy.responders else ""
-    raise NotAllowed(f"Only {who} may {action} this incident.")
+    group = " or a member of the responders group" if policy.responders else ""
+    raise NotAllowed(f"Only {_leads(incident)}{group} may {action} this incident.")

@@ -27,7 +27,11 @@ def resolve(session: Session, *, channel_id: str | None, reference: str | None) 
 
 
 def is_member(client: WebClient, incident: Incident, user_id: str, *, from_channel: str | None) -> bool:
-    """Whether the user is in the incident channel; acting from inside it proves it without a call."""
+    """Whether the user is in the incident channel.
+
+    A slash command typed in the channel proves it without a call (only members can post there);
+    a button click does not (anyone may look into a public channel), so buttons pass `None`.
+    """
     if not incident.channel_id:
         return False
     if from_channel == incident.channel_id:

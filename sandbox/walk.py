@@ -182,7 +182,8 @@ def _summary(rig: Rig, channel: str, key: str, postmortem: str, out: Callable[[s
         fields = issue["fields"]
         out(
             f"{issue_key} [{issue['status']}] {fields.get('summary')!r}, assignee "
-            f"{(fields.get('assignee') or {}).get('displayName')}, {len(issue['changelog'])} changelog entries, "
+            f"{(fields.get('assignee') or {}).get('displayName')}, "
+            f"{len(issue['changelog'])} changelog entries, "
             f"links: {len(issue.get('links', []))}, web links: {len(issue.get('remote_links', []))}"
         )
     out(f"requests: {len(jira.requests)} in all; webhooks sent to the bot: {len(jira.webhook_deliveries)}")
@@ -207,7 +208,8 @@ def run_sandbox(out: Callable[[str], None] = print) -> int:
         walk(rig, out)
     except Exception as exc:
         out(
-            f"\nsandbox: a step failed: {type(exc).__name__}: {exc}\n--- bot log (tail) ---\n{rig.bot_log()[-4000:]}"
+            f"\nsandbox: a step failed: {type(exc).__name__}: {exc}\n"
+            f"--- bot log (tail) ---\n{rig.bot_log()[-4000:]}"
         )
         return 1
     finally:

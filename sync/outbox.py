@@ -15,6 +15,7 @@ from bot import events
 from bot.enums import Source, Status, is_critical
 from bot.jobs import enqueue
 from bot.models import Incident, IncidentUpdate
+from views import messages
 
 SLACK, JIRA = "slack", "jira"
 SHOWN_IN_ANNOUNCEMENT = {"status", "priority", "title", "description", "commander_id"}
@@ -93,7 +94,14 @@ class Outbox:
                 session, Kind.POST, lane=SLACK, incident_id=incident.id, payload={"summary_of": update.id}
             )
         if SHOWN_IN_ANNOUNCEMENT & set(changes):
-            enqueue(session, Kind.REFRESH_ANNOUNCEMENT, lane=SLACK, incident_id=incident.id)
+            commander = changes.get("commander_id", [None, None])[1]
+            enqueue(
+                session,
+                Kind.REFRESH_ANNOUNCEMENT,
+                lane=SLACK,
+                incident_id=incident.id,
+                payload={"invite": commander} if commander else {},
+            )
         status = changes.get("status")
         if status and is_critical(incident.priority) and self.announcements_channel:
             enqueue(
@@ -101,7 +109,10 @@ class Outbox:
                 Kind.POST,
                 lane=SLACK,
                 incident_id=incident.id,
-                payload={"status_notice": status, "channel": self.announcements_channel},
+                payload={
+                    "channel": self.announcements_channel,
+                    "text": messages.announcements_status(incident, *status),
+                },
             )
         if status and status[1] == Status.CLOSED.value:
             enqueue(

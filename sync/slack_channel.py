@@ -2,7 +2,9 @@
 
 Each step can run again after a failure: an existing channel or announcement is reused, and Slack's
 `already_in_channel` / `already_pinned` answers count as success. The channel-done step (announcement
-recorded, notice and Jira ticket jobs enqueued) is one commit.
+recorded, notice and Jira ticket jobs enqueued) is one commit, made as soon as the announcement is
+posted, so a retry (say, of a failed pin) never posts a second announcement; the pin is then made on
+every run, and the notice waits for it because it queues behind this job in the incident's lane.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from views.announcement import announcement, topic
 logger = logging.getLogger(__name__)
 
 MAX_NAME = 80
-_TOLERATED_INVITE_ERRORS = frozenset(
-    {"already_in_channel", "cant_invite_self", "user_not_found", "cant_invite"}
+TOLERATED_INVITE_ERRORS = frozenset(
+    {"already_in_channel", "cant_invite_self", "user_not_found", "cant_invite", "is_archived"}
 )
 
 
@@ -55,6 +57,8 @@ class ChannelSetup:
             self._topic_and_members(session, incident)
             if incident.announcement_ts is None:
                 self._announce(session, incident)
+        with slack_call("pins.add", tolerate={"already_pinned"}):
+            self.ctx.slack.pins_add(channel=incident.channel_id, timestamp=incident.announcement_ts)
 
     def _create(self, session: Session, incident: Incident) -> None:
         for attempt in range(1, 21):
@@ -78,7 +82,7 @@ class ChannelSetup:
         responders = self.ctx.settings.responders_by_priority.get(incident.priority, [])
         users = list(dict.fromkeys([incident.reporter_id, incident.commander_id, *responders]))
         for user in users:
-            with slack_call("conversations.invite", tolerate=_TOLERATED_INVITE_ERRORS) as outcome:
+            with slack_call("conversations.invite", tolerate=TOLERATED_INVITE_ERRORS) as outcome:
                 self.ctx.slack.conversations_invite(channel=incident.channel_id, users=user)
             if outcome.tolerated:
                 logger.info("invite of %s to %s skipped: %s", user, incident.channel_id, outcome.tolerated)
@@ -88,11 +92,10 @@ class ChannelSetup:
             incident,
             ticket=incidents.ticket(session, incident.id),
             postmortem=incidents.postmortem(session, incident.id),
+            jira_enabled=self.ctx.jira is not None,
         )
         with slack_call("chat.postMessage"):
             ts = self.ctx.slack.chat_postMessage(channel=incident.channel_id, text=text, blocks=blocks)["ts"]
-        with slack_call("pins.add", tolerate={"already_pinned"}):
-            self.ctx.slack.pins_add(channel=incident.channel_id, timestamp=ts)
         incident.announcement_ts = ts
         session.add(incident)
         if self.ctx.settings.slack_announcements_channel:

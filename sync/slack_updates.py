@@ -10,6 +10,7 @@ from bot import incidents
 from bot.models import IncidentUpdate, Job
 from sync.context import SyncContext, load
 from sync.slack_api import slack_call
+from sync.slack_channel import TOLERATED_INVITE_ERRORS as _TOLERATED_INVITE_ERRORS
 from views import messages
 from views.announcement import announcement, topic
 
@@ -23,35 +24,41 @@ class SlackUpdates:
         self.ctx = ctx
 
     def refresh_announcement(self, job: Job) -> None:
-        """Edit the pinned announcement and the topic in place to show the incident as it is now."""
+        """Edit the pinned announcement and the topic in place to show the incident as it is now.
+
+        When the commander changed (payload `invite`), the new one is invited too, so that a
+        commander named in Slack or from Jira is in the channel they are meant to run.
+        """
         with self.ctx.session() as session:
             incident = load(session, job.incident_id)
             ticket = incidents.ticket(session, incident.id)
             postmortem = incidents.postmortem(session, incident.id)
         if incident.channel_id is None or incident.announcement_ts is None:
             return  # the channel set-up job will post the announcement with the current state
-        text, blocks = announcement(incident, ticket=ticket, postmortem=postmortem)
-        with slack_call("chat.update"):
+        text, blocks = announcement(
+            incident, ticket=ticket, postmortem=postmortem, jira_enabled=self.ctx.jira is not None
+        )
+        with slack_call("chat.update", tolerate={"is_archived"}) as outcome:
             self.ctx.slack.chat_update(
                 channel=incident.channel_id, ts=incident.announcement_ts, text=text, blocks=blocks
             )
+        if outcome.tolerated:
+            logger.info("incident %s: channel archived, announcement left as it is", incident.id)
+            return
         with slack_call("conversations.setTopic", tolerate={"is_archived"}):
             self.ctx.slack.conversations_setTopic(
                 channel=incident.channel_id, topic=topic(incident, ticket=ticket)
             )
+        if job.payload.get("invite"):
+            with slack_call("conversations.invite", tolerate=_TOLERATED_INVITE_ERRORS):
+                self.ctx.slack.conversations_invite(channel=incident.channel_id, users=job.payload["invite"])
 
     def post(self, job: Job) -> None:
         """Post one message: a change summary, a status notice, or a ready text, to a channel."""
         payload = job.payload
         with self.ctx.session() as session:
             incident = load(session, job.incident_id)
-            if "summary_of" in payload:
-                text = _summary(session, payload["summary_of"])
-            elif "status_notice" in payload:
-                old, new = payload["status_notice"]
-                text = messages.announcements_status(incident, old, new)
-            else:
-                text = payload["text"]
+            text = _summary(session, payload["summary_of"]) if "summary_of" in payload else payload["text"]
         channel = payload.get("channel") or incident.channel_id
         if not channel or not text:
             return

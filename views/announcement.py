@@ -19,18 +19,24 @@ class Link(Protocol):
 
 
 def announcement(
-    incident: Incident, *, ticket: Link | None, postmortem: Link | None
+    incident: Incident, *, ticket: Link | None, postmortem: Link | None, jira_enabled: bool = True
 ) -> tuple[str, list[Block]]:
-    """Text fallback and blocks; edited in place whenever anything shown here changes."""
+    """Text fallback and blocks; edited in place whenever anything shown here changes.
+
+    The Jira line says the ticket is on its way until it exists, and is left out when Jira is off.
+    """
     status = Status(incident.status).label
-    fallback = f"P{incident.priority} incident #{incident.id}: {incident.title} ({status})"
+    fallback = f"P{incident.priority} incident #{incident.id}: {escape(incident.title)} ({status})"
     fields = [
         f"*Priority:* P{incident.priority}",
         f"*Status:* {status}",
         f"*Environments:* {', '.join(incident.environments) or '-'}",
         f"*Commander:* <@{incident.commander_id}>",
-        f"*Jira:* <{ticket.url}|{ticket.key}>" if ticket else "*Jira:* _creating…_",
     ]
+    if ticket:
+        fields.append(f"*Jira:* <{ticket.url}|{ticket.key}>")
+    elif jira_enabled:
+        fields.append("*Jira:* _creating…_")
     if postmortem:
         fields.append(f"*Post-mortem:* <{postmortem.url}|{postmortem.key}>")
     blocks: list[Block] = [

@@ -57,3 +57,13 @@ class Block(StrEnum):
 
 SELLER_FLAG_KEY_ACCOUNT = "is_key_account"
 SELLER_FLAG_GOLDEN_LIST = "is_seller_in_golden_list"
+
+
+def key_event_at(kind: str) -> str:
+    """Block id of a key event's date-time picker (`detected_at`); the domain keys its errors so too."""
+    return f"{kind}_at"
+
+
+def key_event_note(kind: str) -> str:
+    """Block id of a key event's note (`detected_note`)."""
+    return f"{kind}_note"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from bot.enums import Status
+from bot.enums import Status, is_critical
 from bot.models import Incident
 from views.announcement import Link, escape
 from views.ids import COMMAND
@@ -63,24 +64,50 @@ def change_summary(actor_id: str | None, changes: dict[str, list[Any]], message:
 
 
 def jira_change(key: str, field: str, old: str | None, new: str | None, who: str) -> str:
-    """SPEC §3: `Jira <KEY>: <Field> changed from <old> to <new> by <Jira user>`."""
-    return f"Jira {key}: {field} changed from {old or '(none)'} to {new or '(none)'} by {who}"
+    """SPEC §3: `Jira <KEY>: <Field> changed from <old> to <new> by <Jira user>` (values escaped)."""
+    return (
+        f"Jira {key}: {field} changed from {escape(old or '(none)')} to {escape(new or '(none)')} "
+        f"by {escape(who)}"
+    )
 
 
 def jira_close_refused(key: str, who: str, reasons: Sequence[str]) -> str:
     return (
-        f"Jira {key}: {who} moved the ticket to Closed, but the incident cannot be closed yet: "
+        f"Jira {key}: {escape(who)} moved the ticket to Closed, but the incident cannot be closed yet: "
         + "; ".join(reasons)
         + ". The incident stays open."
     )
 
 
 def key_events_summary(actor_id: str | None, changes: dict[str, Any]) -> str:
-    names = ", ".join(kind.capitalize() for kind in changes)
+    """One line: each changed key event with its new time (UTC) and note, or that it was cleared."""
+    parts = [f"{kind.capitalize()} {_key_event(after)}" for kind, (_before, after) in changes.items()]
+    who = f"<@{actor_id}> updated key events" if actor_id else "Key events updated"
+    return f":clock3: {who}: " + "; ".join(parts)
+
+
+def _key_event(value: list[Any] | None) -> str:
+    """A key event's `[iso time, note]` as `2024-05-01 09:30 UTC (note)`; None means cleared."""
+    if not value:
+        return "cleared"
+    at, note = value
+    when = datetime.fromisoformat(at).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"{when} ({escape(note)})" if note else when
+
+
+def declared_ack(incident: Incident, *, jira_enabled: bool) -> str:
+    """The reporter's immediate feedback, before any channel or ticket exists."""
+    head = (
+        f":white_check_mark: Incident #{incident.id} *{escape(incident.title)}* "
+        f"(P{incident.priority}) declared."
+    )
+    if is_critical(incident.priority):
+        return f"{head} Its channel is being created; you will be invited to it."
+    if jira_enabled:
+        return f"{head} Its Jira ticket is being created; I will send you its link."
     return (
-        f":clock3: <@{actor_id}> updated key events: {names}"
-        if actor_id
-        else f":clock3: Key events updated: {names}"
+        f"{head} P{incident.priority} incidents get no channel; "
+        f"update it with `{COMMAND} update #{incident.id}`."
     )
 
 

@@ -22,7 +22,7 @@ from views.blocks import (
     text_input,
     users_select,
 )
-from views.ids import SELLER_FLAG_GOLDEN_LIST, SELLER_FLAG_KEY_ACCOUNT, Callback
+from views.ids import SELLER_FLAG_GOLDEN_LIST, SELLER_FLAG_KEY_ACCOUNT, Callback, key_event_at, key_event_note
 from views.ids import Block as B
 
 IMPACT_BLOCKS = {
@@ -49,11 +49,7 @@ def declare_modal(
         input_block(
             B.TITLE,
             "Title",
-            text_input(
-                initial=title[:TITLE_MAX] or None,
-                max_length=TITLE_MAX,
-                placeholder=f"{TITLE_MIN}–{TITLE_MAX} characters",
-            ),
+            text_input(initial=title[:TITLE_MAX] or None, placeholder=f"{TITLE_MIN}–{TITLE_MAX} characters"),
         ),
         input_block(
             B.DESCRIPTION,
@@ -139,7 +135,7 @@ def declare_modal(
     )
 
 
-def update_modal(incident: Incident) -> dict:
+def update_modal(incident: Incident, *, channel_id: str | None = None) -> dict:
     """Update incident, prefilled with the current values (only changed ones count on submit)."""
     statuses = [option(status.label, status.value) for status in Status]
     blocks: list[Block] = [
@@ -148,7 +144,7 @@ def update_modal(incident: Incident) -> dict:
         input_block(
             B.PRIORITY, "Priority", static_select(priority_options(), initial=str(incident.priority))
         ),
-        input_block(B.TITLE, "Title", text_input(initial=incident.title, max_length=TITLE_MAX)),
+        input_block(B.TITLE, "Title", text_input(initial=incident.title)),
         input_block(
             B.DESCRIPTION,
             "Description",
@@ -163,11 +159,13 @@ def update_modal(incident: Incident) -> dict:
         "Update incident",
         blocks,
         submit="Update",
-        private_metadata=metadata(incident_id=incident.id),
+        private_metadata=metadata(incident_id=incident.id, channel_id=channel_id),
     )
 
 
-def key_events_modal(incident: Incident, events: Sequence[KeyEvent]) -> dict:
+def key_events_modal(
+    incident: Incident, events: Sequence[KeyEvent], *, channel_id: str | None = None
+) -> dict:
     """Key events: a date-time picker and a note per user-editable event, prefilled when set."""
     current = {event.kind: event for event in events}
     blocks: list[Block] = [
@@ -177,7 +175,7 @@ def key_events_modal(incident: Incident, events: Sequence[KeyEvent]) -> dict:
         event = current.get(kind.value)
         blocks.append(
             input_block(
-                f"{kind.value}_at",
+                key_event_at(kind.value),
                 f"{kind.label} at",
                 datetime_picker(initial=int(event.at.timestamp()) if event else None),
                 optional=True,
@@ -185,7 +183,7 @@ def key_events_modal(incident: Incident, events: Sequence[KeyEvent]) -> dict:
         )
         blocks.append(
             input_block(
-                f"{kind.value}_note",
+                key_event_note(kind.value),
                 f"{kind.label} note",
                 text_input(initial=event.message if event else None, max_length=500),
                 optional=True,
@@ -196,11 +194,11 @@ def key_events_modal(incident: Incident, events: Sequence[KeyEvent]) -> dict:
         "Key events",
         blocks,
         submit="Save",
-        private_metadata=metadata(incident_id=incident.id),
+        private_metadata=metadata(incident_id=incident.id, channel_id=channel_id),
     )
 
 
-def close_modal(incident: Incident, blockers: Sequence[str]) -> dict:
+def close_modal(incident: Incident, blockers: Sequence[str], *, channel_id: str | None = None) -> dict:
     """Close incident; lists what still blocks the close so nobody submits in vain."""
     blocks: list[Block] = [context(f"Incident #{incident.id}: {incident.title}")]
     if blockers:
@@ -220,5 +218,5 @@ def close_modal(incident: Incident, blockers: Sequence[str]) -> dict:
         "Close incident",
         blocks,
         submit="Close",
-        private_metadata=metadata(incident_id=incident.id),
+        private_metadata=metadata(incident_id=incident.id, channel_id=channel_id),
     )

@@ -8,7 +8,14 @@ from typing import Any
 
 from bot.enums import KeyEventKind
 from bot.forms import CloseForm, DeclareForm, KeyEventInput, UpdateForm
-from views.ids import SELLER_FLAG_GOLDEN_LIST, SELLER_FLAG_KEY_ACCOUNT, Action, Block
+from views.ids import (
+    SELLER_FLAG_GOLDEN_LIST,
+    SELLER_FLAG_KEY_ACCOUNT,
+    Action,
+    Block,
+    key_event_at,
+    key_event_note,
+)
 from views.modals import IMPACT_BLOCKS
 
 
@@ -91,7 +98,7 @@ def key_events_form(view: dict[str, Any]) -> dict[str, KeyEventInput]:
     state = State(view)
     return {
         kind.value: KeyEventInput(
-            at=state.datetime(f"{kind.value}_at"), message=state.text(f"{kind.value}_note")
+            at=state.datetime(key_event_at(kind.value)), message=state.text(key_event_note(kind.value))
         )
         for kind in KeyEventKind
     }

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot import incidents
 from bot.errors import BotError
+from bot.models import Incident
 from bot.rules import check_can_close, check_can_update
 from listeners.common import is_member, unexpected
 from listeners.recap import request_postmortem
@@ -18,6 +21,11 @@ from views.ids import Action
 
 if TYPE_CHECKING:
     from bot.app import Runtime
+
+logger = logging.getLogger(__name__)
+
+#: What a button does once its incident is loaded; returns the reply for the user who clicked, if any.
+Act = Callable[[Session, Incident, str, str | None], str | None]
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -30,10 +38,17 @@ def register(app: App, runtime: Runtime) -> None:
 
 
 class Buttons:
+    """Each click is acked at once; a refusal or an answer goes back to whoever clicked, privately.
+
+    Replies use the click's response_url rather than chat.postEphemeral: Slack refuses an ephemeral
+    to someone who is not in the channel, which is exactly who a refusal is usually for. Membership
+    is always asked of Slack here: anyone can see (and click in) a public channel they never joined.
+    """
+
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    def _run(self, ack: Ack, body: dict[str, Any], client: WebClient, act: Any) -> None:
+    def _run(self, ack: Ack, respond: Respond, body: dict[str, Any], act: Act) -> None:
         ack()
         user = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
@@ -45,42 +60,44 @@ class Buttons:
             reply = str(exc)
         except Exception as exc:
             reply = unexpected(exc)
-        if reply and channel:
-            client.chat_postEphemeral(channel=channel, user=user, text=reply)
+        if reply:
+            try:
+                respond(text=reply, response_type="ephemeral", replace_original=False)
+            except Exception:
+                logger.exception("could not answer %s's click in %s", user, channel)
 
-    def update(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        def act(session: Session, incident: Any, user: str, channel: str | None) -> None:
+    def update(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient) -> None:
+        def act(session: Session, incident: Incident, user: str, channel: str | None) -> None:
             check_can_update(
-                incident, user, is_channel_member=is_member(client, incident, user, from_channel=channel)
+                incident, user, is_channel_member=is_member(client, incident, user, from_channel=None)
             )
-            client.views_open(trigger_id=body["trigger_id"], view=modals.update_modal(incident))
-
-        self._run(ack, body, client, act)
-
-    def key_events(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        def act(session: Session, incident: Any, user: str, channel: str | None) -> None:
-            check_can_update(
-                incident, user, is_channel_member=is_member(client, incident, user, from_channel=channel)
-            )
-            view = modals.key_events_modal(incident, incidents.key_events(session, incident.id))
+            view = modals.update_modal(incident, channel_id=channel)
             client.views_open(trigger_id=body["trigger_id"], view=view)
 
-        self._run(ack, body, client, act)
+        self._run(ack, respond, body, act)
 
-    def postmortem(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        self._run(
-            ack,
-            body,
-            client,
-            lambda session, incident, user, channel: request_postmortem(
-                self.runtime, session, incident, user
-            ),
-        )
+    def key_events(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient) -> None:
+        def act(session: Session, incident: Incident, user: str, channel: str | None) -> None:
+            check_can_update(
+                incident, user, is_channel_member=is_member(client, incident, user, from_channel=None)
+            )
+            events = incidents.key_events(session, incident.id)
+            view = modals.key_events_modal(incident, events, channel_id=channel)
+            client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    def close(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        def act(session: Session, incident: Any, user: str, channel: str | None) -> None:
+        self._run(ack, respond, body, act)
+
+    def postmortem(self, ack: Ack, respond: Respond, body: dict[str, Any]) -> None:
+        def act(session: Session, incident: Incident, user: str, channel: str | None) -> str:
+            return request_postmortem(self.runtime, session, incident, user)
+
+        self._run(ack, respond, body, act)
+
+    def close(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient) -> None:
+        def act(session: Session, incident: Incident, user: str, channel: str | None) -> None:
             check_can_close(incident, user, policy=self.runtime.policy)
             blockers = incidents.close_refusals(session, incident, self.runtime.policy)
-            client.views_open(trigger_id=body["trigger_id"], view=modals.close_modal(incident, blockers))
+            view = modals.close_modal(incident, blockers, channel_id=channel)
+            client.views_open(trigger_id=body["trigger_id"], view=view)
 
-        self._run(ack, body, client, act)
+        self._run(ack, respond, body, act)

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot import incidents
+from bot.enums import KeyEventKind
 from bot.errors import BotError, CloseRefused, InvalidInput
+from bot.models import Incident
 from bot.rules import check_can_close, check_can_update
 from listeners.common import is_member, unexpected
-from views import state
-from views.ids import Block, Callback
+from views import messages, state
+from views.ids import Block, Callback, key_event_at
 
 if TYPE_CHECKING:
     from bot.app import Runtime
 
-Submit = Callable[[Session, str, dict[str, Any], WebClient], None]
+logger = logging.getLogger(__name__)
+
+#: What runs once the modal is acked (closed): a reply to the user, never anything that can fail the form.
+FollowUp = Callable[[], None]
+Submit = Callable[[Session, str, dict[str, Any], WebClient], FollowUp | None]
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -37,7 +45,7 @@ def _first_input(callback: Callback) -> str:
     return {
         Callback.DECLARE: Block.TITLE,
         Callback.UPDATE: Block.STATUS,
-        Callback.KEY_EVENTS: "detected_at",
+        Callback.KEY_EVENTS: key_event_at(KeyEventKind.DETECTED),
         Callback.CLOSE: Block.REASON,
     }[callback]
 
@@ -53,7 +61,7 @@ class Submissions:
             user = body["user"]["id"]
             try:
                 with Session(self.runtime.engine, expire_on_commit=False) as session:
-                    handler(session, user, view, client)
+                    follow_up = handler(session, user, view, client)
             except InvalidInput as exc:
                 ack(response_action="errors", errors=_on_blocks(exc.errors, view, error_block))
                 return
@@ -68,46 +76,91 @@ class Submissions:
                 ack(response_action="errors", errors={error_block: unexpected(exc)})
                 return
             ack()
+            if follow_up is not None:
+                follow_up()
 
         return listener
 
-    def declare(self, session: Session, user: str, view: dict[str, Any], client: WebClient) -> None:
-        incidents.declare(
+    def declare(
+        self, session: Session, user: str, view: dict[str, Any], client: WebClient
+    ) -> FollowUp | None:
+        incident = incidents.declare(
             session=session, reporter_id=user, form=state.declare_form(view), policy=self.runtime.policy
         )
+        text = messages.declared_ack(incident, jira_enabled=self.runtime.settings.jira_enabled)
+        origin = state.State(view).metadata.get("channel_id")
+        return lambda: _tell(client, user=user, channel=origin, text=text)
 
-    def update(self, session: Session, user: str, view: dict[str, Any], client: WebClient) -> None:
+    def update(self, session: Session, user: str, view: dict[str, Any], client: WebClient) -> FollowUp | None:
         incident = incidents.get(session, _incident_id(view))
         check_can_update(
             incident, user, is_channel_member=is_member(client, incident, user, from_channel=None)
         )
-        incidents.update(
+        update = incidents.update(
             session=session,
             incident_id=incident.id,
             actor_id=user,
             form=state.update_form(view),
             policy=self.runtime.policy,
         )
+        if update is None:
+            raise InvalidInput({Block.MESSAGE: "Nothing changed: change a field or write a message."})
+        text = messages.change_summary(user, update.changes, update.message)
+        return _channelless_reply(client, incident, user, view, f"Incident #{incident.id}: {text}")
 
-    def key_events(self, session: Session, user: str, view: dict[str, Any], client: WebClient) -> None:
+    def key_events(
+        self, session: Session, user: str, view: dict[str, Any], client: WebClient
+    ) -> FollowUp | None:
         incident = incidents.get(session, _incident_id(view))
         check_can_update(
             incident, user, is_channel_member=is_member(client, incident, user, from_channel=None)
         )
-        incidents.set_key_events(
+        update = incidents.set_key_events(
             session=session, incident_id=incident.id, actor_id=user, events_in=state.key_events_form(view)
         )
+        if update is None:
+            return None
+        text = messages.key_events_summary(user, update.changes)
+        return _channelless_reply(client, incident, user, view, f"Incident #{incident.id}: {text}")
 
-    def close(self, session: Session, user: str, view: dict[str, Any], client: WebClient) -> None:
+    def close(self, session: Session, user: str, view: dict[str, Any], client: WebClient) -> FollowUp | None:
         incident = incidents.get(session, _incident_id(view))
         check_can_close(incident, user, policy=self.runtime.policy)
-        incidents.close(
+        update = incidents.close(
             session=session,
             incident_id=incident.id,
             actor_id=user,
             form=state.close_form(view),
             policy=self.runtime.policy,
         )
+        text = messages.closed_message(incident, incident.closure_reason, update.message)
+        return _channelless_reply(client, incident, user, view, text)
+
+
+def _channelless_reply(
+    client: WebClient, incident: Incident, user: str, view: dict[str, Any], text: str
+) -> FollowUp | None:
+    """An incident with a channel hears of its changes there; one without (P4–P5) tells the user here."""
+    if incident.channel_id:
+        return None
+    origin = state.State(view).metadata.get("channel_id")
+    return lambda: _tell(client, user=user, channel=origin, text=text)
+
+
+def _tell(client: WebClient, *, user: str, channel: str | None, text: str) -> None:
+    """An ephemeral where the user acted; by DM when that is impossible (e.g. the bot is not there)."""
+    if channel:
+        try:
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+            return
+        except SlackApiError as exc:
+            logger.info(
+                "ephemeral to %s in %s refused (%s); sending a DM", user, channel, exc.response.get("error")
+            )
+    try:
+        client.chat_postMessage(channel=user, text=text)
+    except SlackApiError:
+        logger.exception("could not tell %s about their submission", user)
 
 
 def _incident_id(view: dict[str, Any]) -> int:

@@ -271,8 +271,11 @@ def test_permissions_say_who_may(session) -> None:
     incident.channel_id = "C1"
     check_can_update(incident, "UREP", is_channel_member=False)
     check_can_update(incident, "USOMEONE", is_channel_member=True)
-    with pytest.raises(NotAllowed, match="members of <#C1>"):
+    with pytest.raises(NotAllowed, match="members of <#C1>, the commander and reporter <@UREP>"):
         check_can_update(incident, "USTRANGER", is_channel_member=False)
     check_can_close(incident, "UOPS", policy=POLICY)
-    with pytest.raises(NotAllowed, match="commander <@UREP>"):
+    incident.commander_id = "UCMD"
+    with pytest.raises(
+        NotAllowed, match="the commander <@UCMD> or the reporter <@UREP> or a member of the resp"
+    ):
         check_can_close(incident, "USTRANGER", policy=POLICY)

@@ -22,6 +22,10 @@ def rig(tmp_path, request) -> Iterator[Rig]:
             print(rig.bot_log()[-8000:])
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "rig_env(**env): extra environment variables for the bot process")
+
+
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

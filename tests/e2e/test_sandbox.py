@@ -21,7 +21,8 @@ def test_sandbox_walks_an_incident_through_its_life(tmp_path) -> None:
         "Slack ← conversations.create: name='inc-",
         "Slack ← pins.add",
         "Jira  ← POST /rest/api/2/issue fields=",
-        "Jira INC-1: Summary changed from Checkout fails for EU customers to Checkout fails for EU card payments by Carol",
+        "Jira INC-1: Summary changed from Checkout fails for EU customers to Checkout fails for EU card "
+        "payments by Carol",
         "Jira  ← POST /rest/api/2/issueLink",
         "bookmarks: Jira ticket, Post-mortem",
         "INC-1 [Closed]",
