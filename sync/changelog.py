@@ -3,39 +3,52 @@
 Each Jira changelog history is applied once, keyed by its id: the `applied_changelog` row commits in
 the same transaction as the incident update and the Slack messages it causes, so a replay (a webhook
 retried, the same change seen by the reconciler) is harmless. Per field, a history older than the
-newest one already applied is stale and skipped, so out-of-order deliveries end in Jira's state.
+newest one already seen is stale and skipped, so out-of-order deliveries end in Jira's state. Histories
+the bot wrote itself, echoes and values the incident already has count as seen (they move the field's
+version) without changing anything, so a late, older change cannot undo them either.
 
-The guards of SPEC §4: the bot's own account is skipped; a value the bot just wrote is skipped once
-(bounce keys); a move to Closed from a status outside the map is ignored; a close that breaks the
-close rules is refused and explained; what is applied is recorded with source `jira` and never
-pushed back (the outbox skips Jira-sourced updates).
+The guards of SPEC §4: the bot's own account is skipped (and the bounce keys its writes set are taken
+then, so they cannot swallow a person's identical change later); a value the bot just wrote is skipped
+once (bounce keys); a move to Closed from a status outside the map is ignored; a close that breaks the
+close rules is refused and explained; what is applied is recorded with source `jira` and never pushed
+back (the outbox skips Jira-sourced updates).
+
+Input is untrusted (any JSON a webhook may carry): ids, texts and accounts of the wrong type or shape
+map to nothing rather than to an error.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import incidents
 from bot.enums import Source, Status
 from bot.errors import InvalidInput
 from bot.forms import UpdateForm
-from bot.jobs import enqueue
+from bot.jobs import PermanentFailure, enqueue
 from bot.metrics import CHANGES_APPLIED
-from bot.models import AppliedChangelog, JiraTicket
+from bot.models import AppliedChangelog, Incident, JiraTicket
 from sync.context import SyncContext
 from sync.directory import Directory
 from sync.guards import BounceGuard
 from sync.jira_fields import strip_generated
 from sync.outbox import SLACK, Kind
-from sync.workflow import JIRA_TO_INCIDENT_STATUS
+from sync.workflow import INCIDENT_TO_JIRA_STATUS, JIRA_TO_INCIDENT_STATUS
 from views import messages
 
 logger = logging.getLogger(__name__)
+
+_NUMERIC_ID = re.compile(r"[0-9]{1,18}")
+_ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}-[0-9]{1,18}")
+_ACCOUNT = re.compile(r"[A-Za-z0-9:_.@-]{1,128}")
+_PRIORITIES = {str(p): p for p in range(1, 6)}
 
 
 @dataclass
@@ -58,22 +71,34 @@ class Outcome:
     duplicate: bool = False
 
 
-def linked_ticket(session: Session, *, issue_id: str | None, issue_key: str | None) -> JiraTicket | None:
-    """The incident ticket for a Jira issue: one indexed lookup (by id, which survives a move, then key)."""
-    if issue_id:
-        ticket = session.exec(select(JiraTicket).where(JiraTicket.jira_id == str(issue_id))).first()
-        if ticket is not None:
-            return ticket
-    if issue_key:
-        return session.exec(select(JiraTicket).where(JiraTicket.key == issue_key)).first()
+def changelog_key(value: Any) -> str | None:
+    """A Jira changelog id in one canonical form, or None when the value is not one (Jira's are numeric)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if 0 < value < 10**18 else None
+    if isinstance(value, str) and _NUMERIC_ID.fullmatch(value.strip()) and int(value) > 0:
+        return str(int(value))
     return None
 
 
-def history_id(history: dict[str, Any]) -> int:
-    try:
-        return int(history.get("id"))
-    except (TypeError, ValueError):
-        return 0
+def history_id(history: Any) -> int:
+    """The numeric id of a changelog history (0 when it has none), for ordering and versions."""
+    key = changelog_key(history.get("id")) if isinstance(history, dict) else None
+    return int(key) if key else 0
+
+
+def linked_ticket(session: Session, *, issue_id: Any, issue_key: Any) -> JiraTicket | None:
+    """The incident ticket for a Jira issue: one indexed lookup (by id, which survives a move, or key)."""
+    issue_id = issue_id if isinstance(issue_id, str) and _NUMERIC_ID.fullmatch(issue_id) else None
+    issue_key = issue_key if isinstance(issue_key, str) and _ISSUE_KEY.fullmatch(issue_key) else None
+    conditions = []
+    if issue_id:
+        conditions.append(JiraTicket.jira_id == issue_id)
+    if issue_key:
+        conditions.append(JiraTicket.key == issue_key)
+    if not conditions:
+        return None
+    found = list(session.exec(select(JiraTicket).where(or_(*conditions)).limit(2)))
+    return next((t for t in found if t.jira_id == issue_id), None) or (found[0] if found else None)
 
 
 class ChangelogProcessor:
@@ -93,25 +118,40 @@ class ChangelogProcessor:
     def apply(self, *, ticket_id: int, history: dict[str, Any], door: str) -> Outcome:
         """Apply one changelog history to the ticket's incident, once."""
         outcome = Outcome()
-        changelog_id = str(history.get("id") or "")
-        if not changelog_id:
+        changelog_id = changelog_key(history.get("id")) if isinstance(history, dict) else None
+        if changelog_id is None:
             outcome.skipped.append("no changelog id")
             return outcome
+        raw_items = history.get("items")
+        items = [i for i in raw_items if isinstance(i, dict)] if isinstance(raw_items, list) else []
+        author = _dict(history.get("author"))
+        own = self._own(author)
+        who = _who(author)
+        mapped = [c for c in (self._map(i, resolve=not own) for i in items) if c]  # lookups before locks
         with self.ctx.session() as session:
+            _lock(session, ticket_id)
             ticket = session.get(JiraTicket, ticket_id)
             if ticket is None or session.get(AppliedChangelog, changelog_id) is not None:
                 outcome.duplicate = True
                 return outcome
-            author = history.get("author") or {}
-            changes = [] if self._own(author) else self._changes(ticket, history, outcome)
+            incident = incidents.get(session, ticket.incident_id)
+            newest = int(changelog_id)
+            changes, seen = self._sort(ticket, incident, mapped, newest, own, outcome)
+            changes = self._admissible(session, incident, ticket, changes, who, outcome)
+            touched = seen + [c.incident_field for c in changes]
+            if touched:
+                ticket.field_versions = {**ticket.field_versions, **dict.fromkeys(touched, newest)}
+                session.add(ticket)
             session.add(
                 AppliedChangelog(
                     changelog_id=changelog_id, issue_key=ticket.key, incident_id=ticket.incident_id
                 )
             )
             try:
-                self._apply(session, ticket, changes, author, history_id(history), outcome)
-                session.commit()
+                if changes:
+                    self._record(session, incident, ticket, changes, who, outcome)
+                else:
+                    session.commit()
             except IntegrityError:
                 session.rollback()
                 return Outcome(duplicate=True)
@@ -120,110 +160,105 @@ class ChangelogProcessor:
         return outcome
 
     def _own(self, author: dict[str, Any]) -> bool:
-        return bool(self.bot_account) and author.get("accountId") == self.bot_account
+        account = author.get("accountId")
+        return bool(self.bot_account) and isinstance(account, str) and account == self.bot_account
 
-    def _changes(self, ticket: JiraTicket, history: dict[str, Any], outcome: Outcome) -> list[Change]:
-        newest = history_id(history)
-        changes = []
-        for item in history.get("items") or []:
-            if not isinstance(item, dict):
+    def _sort(
+        self,
+        ticket: JiraTicket,
+        incident: Incident,
+        mapped: list[Change],
+        newest: int,
+        own: bool,
+        outcome: Outcome,
+    ) -> tuple[list[Change], list[str]]:
+        """Split the mapped items into changes to make and fields merely seen (own, echo, unchanged)."""
+        changes: list[Change] = []
+        seen: list[str] = []
+        for change in mapped:
+            name = change.incident_field
+            if newest < int(ticket.field_versions.get(name, 0)):
+                outcome.skipped.append(f"{name}: older than a change already applied")
                 continue
-            change = self._map(item)
-            if change is None:
-                continue
-            if newest < int(ticket.field_versions.get(change.incident_field, 0)):
-                outcome.skipped.append(f"{change.incident_field}: older than a change already applied")
-                continue
-            if self.guard.is_echo(ticket.incident_id, change.jira_field, change.echo_value):
-                outcome.skipped.append(f"{change.incident_field}: echo of the bot's own write")
-                continue
-            changes.append(change)
-        return changes
+            echo = self.guard.is_echo(ticket.incident_id, change.jira_field, change.echo_value)
+            if own or echo:
+                seen.append(name)
+                outcome.skipped.append(f"{name}: {'made by the bot' if own else 'echo of the bot write'}")
+            elif _already(incident, change):
+                seen.append(name)
+                outcome.skipped.append(f"{name}: the incident already has it")
+            else:
+                changes.append(change)
+        return changes, seen
 
-    def _map(self, item: dict[str, Any]) -> Change | None:
+    def _map(self, item: dict[str, Any], *, resolve: bool = True) -> Change | None:
         """SPEC §4's mapping; anything else (Jira's own priority, Story Points, …) maps to nothing."""
         field_id = item.get("fieldId") or item.get("field")
-        to_text, from_text = item.get("toString"), item.get("fromString")
+        to_text, from_text = _clean(item.get("toString")), _clean(item.get("fromString"))
         if field_id == "status":
-            status = JIRA_TO_INCIDENT_STATUS.get((to_text or "").lower())
+            status = JIRA_TO_INCIDENT_STATUS.get((to_text or "").strip().lower())
             if status is None:
                 return None
-            if status is Status.CLOSED and (from_text or "").lower() not in JIRA_TO_INCIDENT_STATUS:
+            if status is Status.CLOSED and (from_text or "").strip().lower() not in JIRA_TO_INCIDENT_STATUS:
                 return None  # guard 3: closed from an unmapped status (e.g. Code Review)
             return Change("status", "status", "Status", status.value, from_text, to_text, to_text)
         if field_id == self.ctx.settings.jira_field_priority:
-            try:
-                priority = int(str(to_text).strip())
-            except ValueError:
-                return None
-            if not 1 <= priority <= 5:
+            priority = _PRIORITIES.get((to_text or "").strip())
+            if priority is None:
                 return None
             return Change("priority", field_id, "Priority", priority, _p(from_text), f"P{priority}", to_text)
         if field_id == "summary":
-            return Change("title", "summary", "Summary", (to_text or "").strip(), from_text, to_text, to_text)
+            if to_text is None:
+                return None
+            return Change("title", "summary", "Summary", to_text.strip(), from_text, to_text, to_text)
         if field_id == "description":
+            if item.get("toString") is not None and to_text is None:
+                return None  # not text at all
             text = strip_generated(to_text)
-            return Change(
-                "description",
-                "description",
-                "Description",
-                text,
-                _short(strip_generated(from_text)),
-                _short(text),
-                to_text,
-            )
+            shown_from, shown_to = _short(strip_generated(from_text)), _short(text)
+            return Change("description", "description", "Description", text, shown_from, shown_to, to_text)
         if field_id == "assignee":
-            account = item.get("to") or item.get("tmpToAccountId")
-            slack_id = self.directory.slack_user(account) if account else None
-            if slack_id is None:
-                return None  # unassigned, or a Jira account with no Slack user: the commander stays
+            account = _account(item.get("to")) or _account(item.get("tmpToAccountId"))
+            if account is None:
+                return None  # unassigned: the commander stays
+            slack_id = self._slack_user(account) if resolve else None
+            if resolve and slack_id is None:
+                return None  # a Jira account with no Slack user: the commander stays
             return Change("commander_id", "assignee", "Assignee", slack_id, from_text, to_text, account)
         return None
 
-    def _apply(
+    def _slack_user(self, account: str) -> str | None:
+        try:
+            return self.directory.slack_user(account)
+        except PermanentFailure as exc:  # e.g. an account Jira will not show us: no commander change
+            logger.info("Jira account %s not resolved to a Slack user: %s", account, exc)
+            return None
+
+    def _admissible(
         self,
         session: Session,
+        incident: Incident,
         ticket: JiraTicket,
         changes: list[Change],
-        author: dict[str, Any],
-        newest: int,
+        who: str,
         outcome: Outcome,
-    ) -> None:
-        if not changes:
-            return
-        who = author.get("displayName") or author.get("accountId") or "someone"
-        incident = incidents.get(session, ticket.incident_id)
+    ) -> list[Change]:
+        """Drop (and explain in the channel) a refused close and values the incident cannot take."""
         wanted_status = next((c.value for c in changes if c.incident_field == "status"), None)
         refused = self._close_refusal(session, incident, wanted_status)
         if refused is not None:
             changes = [c for c in changes if c.incident_field != "status"]
             self._post(session, incident, messages.jira_close_refused(ticket.key, who, refused))
             outcome.skipped.append("status: close refused by the close rules")
-        changes = self._valid(session, incident, ticket, changes, outcome)
-        if not changes:
-            return
-        values = {change.incident_field: change.value for change in changes}
-        ticket.field_versions = {**ticket.field_versions, **{c.incident_field: newest for c in changes}}
-        session.add(ticket)
-        for change in changes:
-            self._post(
-                session,
-                incident,
-                messages.jira_change(ticket.key, change.label, change.shown_from, change.shown_to, who),
-            )
-            outcome.applied.append(change.incident_field)
-        form = UpdateForm(**values, message=f"Changed from Jira by {who} ({ticket.key})")
-        incidents.update(
-            session=session,
-            incident_id=incident.id,
-            actor_id=None,
-            form=form,
-            policy=self.ctx.policy,
-            source=Source.JIRA,
-        )
+        return self._valid(session, incident, ticket, changes, outcome)
 
     def _valid(
-        self, session: Session, incident: Any, ticket: JiraTicket, changes: list[Change], outcome: Outcome
+        self,
+        session: Session,
+        incident: Incident,
+        ticket: JiraTicket,
+        changes: list[Change],
+        outcome: Outcome,
     ) -> list[Change]:
         """Drop (and explain) values the incident cannot take, e.g. a three-letter summary."""
         try:
@@ -242,18 +277,91 @@ class ChangelogProcessor:
                     kept.append(change)
             return kept
 
-    def _close_refusal(self, session: Session, incident: Any, status: str | None) -> list[str] | None:
+    def _record(
+        self,
+        session: Session,
+        incident: Incident,
+        ticket: JiraTicket,
+        changes: list[Change],
+        who: str,
+        outcome: Outcome,
+    ) -> None:
+        """The channel messages and the Jira-sourced incident update, committed together."""
+        for change in changes:
+            self._post(
+                session,
+                incident,
+                messages.jira_change(ticket.key, change.label, change.shown_from, change.shown_to, who),
+            )
+            outcome.applied.append(change.incident_field)
+        form = UpdateForm(
+            **{c.incident_field: c.value for c in changes},
+            message=f"Changed from Jira by {who} ({ticket.key})",
+        )
+        incidents.update(
+            session=session,
+            incident_id=incident.id,
+            actor_id=None,
+            form=form,
+            policy=self.ctx.policy,
+            source=Source.JIRA,
+        )
+
+    def _close_refusal(self, session: Session, incident: Incident, status: str | None) -> list[str] | None:
         if status != Status.CLOSED.value or incident.status == Status.CLOSED.value:
             return None
         return incidents.close_refusals(session, incident, self.ctx.policy) or None
 
-    def _post(self, session: Session, incident: Any, text: str) -> None:
+    def _post(self, session: Session, incident: Incident, text: str) -> None:
         if incident.channel_id:
             enqueue(session, Kind.POST, lane=SLACK, incident_id=incident.id, payload={"text": text})
 
 
+def _lock(session: Session, ticket_id: int) -> None:
+    """Hold the ticket row until commit, so the two doors apply one issue's histories one at a time.
+
+    A write that changes nothing, rather than SELECT … FOR UPDATE: SQLite ignores FOR UPDATE (and reads
+    outside a transaction), but a write makes it take its write lock; PostgreSQL locks the row.
+    """
+    session.execute(update(JiraTicket).where(col(JiraTicket.id) == ticket_id).values(url=JiraTicket.url))
+
+
+def _already(incident: Incident, change: Change) -> bool:
+    """The incident already says this; for a status, also when its own status maps to that Jira status
+    (an incident in Post-mortem is where Jira's `Reporter validation` leads: no step back to Mitigated)."""
+    if getattr(incident, change.incident_field) == change.value:
+        return True
+    if change.incident_field == "status":
+        current = INCIDENT_TO_JIRA_STATUS[Status(incident.status)].lower()
+        return current == (change.shown_to or "").strip().lower()
+    return False
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _clean(value: Any) -> str | None:
+    """Text as the database can store it (no NUL, no lone surrogates); None for anything but text."""
+    if not isinstance(value, str):
+        return None
+    return value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
+def _account(value: Any) -> str | None:
+    return value if isinstance(value, str) and _ACCOUNT.fullmatch(value) else None
+
+
+def _who(author: dict[str, Any]) -> str:
+    for key in ("displayName", "accountId"):
+        name = _clean(author.get(key))
+        if name and name.strip():
+            return name.strip()[:100]
+    return "someone"
+
+
 def _p(value: str | None) -> str | None:
-    return f"P{value}" if value and value.strip().isdigit() else value
+    return f"P{value.strip()}" if value and value.strip() in _PRIORITIES else value
 
 
 def _short(value: str | None) -> str | None:

@@ -2,8 +2,10 @@
 
 It is the second door into the same changelog processor as the webhook, so a missed, late or
 duplicated delivery all end the same way. One runner at a time across processes (a Redis lock);
-the checkpoint moves only after a complete run, and each query reaches back a safety overlap.
-The cost grows with the issues Jira reports as updated (pages of results), not with all incidents.
+the checkpoint moves only after a complete run (an issue that failed keeps it where it was), and each
+query reaches back a safety overlap. Results are paged in creation order, which an update made while
+we page cannot shuffle. The cost grows with the issues Jira reports as updated (pages of results),
+not with all incidents.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from bot.jobs import RetryLater
 from bot.metrics import RECONCILER_RUNS
 from bot.models import AppliedChangelog, Checkpoint, utcnow
-from sync.changelog import ChangelogProcessor, history_id, linked_ticket
+from sync.changelog import ChangelogProcessor, changelog_key, history_id, linked_ticket
 from sync.context import SyncContext
 
 logger = logging.getLogger(__name__)
@@ -31,8 +34,9 @@ FIRST_LOOK_BACK = timedelta(days=1)
 class Report:
     issues_seen: int = 0
     linked: int = 0
-    histories_applied: int = 0
+    histories_applied: int = 0  # change sets not seen before (applied, or found to change nothing)
     changes: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
     skipped_lock: bool = False
 
     def __str__(self) -> str:
@@ -40,18 +44,20 @@ class Report:
             return "reconcile: another process is reconciling; nothing done"
         lines = [
             f"reconcile: {self.issues_seen} updated issue(s), {self.linked} linked to incidents, "
-            f"{self.histories_applied} change set(s) applied"
+            f"{self.histories_applied} new change set(s), {len(self.changes)} change(s) applied"
         ]
-        lines += [f"  {change}" for change in self.changes]
+        lines += [f"  applied {change}" for change in self.changes]
+        lines += [f"  FAILED {issue} (retried at the next run)" for issue in self.failed]
         return "\n".join(lines)
 
 
 class Reconciler:
-    def __init__(self, ctx: SyncContext, processor: ChangelogProcessor) -> None:
+    def __init__(self, ctx: SyncContext, processor: ChangelogProcessor, *, page_size: int = 100) -> None:
         assert ctx.jira is not None
         self.ctx = ctx
         self.jira = ctx.jira
         self.processor = processor
+        self.page_size = page_size
 
     def run(self) -> Report:
         """One reconciliation, unless another process holds the lock."""
@@ -88,35 +94,57 @@ class Reconciler:
                 *(p for p in settings.teams.values() if p),
             }
         )
-        jql = f"project in ({', '.join(projects)}) AND updated >= -{minutes}m ORDER BY updated ASC"
+        # Ordered by creation, which never changes: an issue updated while we page cannot shift the
+        # pages under us (ORDER BY updated would move it to the end and skip the issue after it).
+        jql = f"project in ({', '.join(projects)}) AND updated >= -{minutes}m ORDER BY created ASC"
         report = Report()
         token: str | None = None
         while True:
-            page = self.jira.search(jql, fields="updated", expand="changelog", page_token=token)
-            for issue in page.get("issues", []):
+            page = self.jira.search(
+                jql, fields="updated", expand="changelog", page_token=token, page_size=self.page_size
+            )
+            for issue in page.get("issues") or []:
                 report.issues_seen += 1
-                self._replay(issue, report)
+                self._replay_safely(issue, report)
             token = page.get("nextPageToken")
             if not token or page.get("isLast"):
                 break
-        self._save_checkpoint(started)
+        if report.failed:  # keep the window: the next run replays what failed (the rest is deduplicated)
+            logger.warning("reconcile: %d issue(s) failed; the checkpoint stays", len(report.failed))
+        else:
+            self._save_checkpoint(started)
         return report
+
+    def _replay_safely(self, issue: dict[str, Any], report: Report) -> None:
+        """One issue's failure (a bug, a refusal) is logged and reported; it does not stop the others."""
+        try:
+            self._replay(issue, report)
+        except RetryLater:
+            raise  # Jira or the database is away: this run cannot finish
+        except Exception:
+            name = str(issue.get("key") or issue.get("id"))
+            logger.exception("reconcile: replaying %s failed", name)
+            report.failed.append(name)
 
     def _replay(self, issue: dict[str, Any], report: Report) -> None:
         with self.ctx.session() as session:
             ticket = linked_ticket(session, issue_id=str(issue.get("id")), issue_key=issue.get("key"))
-            if ticket is None:
-                return
-            histories = self._histories(issue)
-            ids = [str(h.get("id")) for h in histories]
+        if ticket is None:
+            return
+        report.linked += 1
+        histories = self._histories(issue)
+        ids = [changelog_key(h.get("id")) for h in histories]
+        with self.ctx.session() as session:
             done = set(
                 session.exec(
-                    select(AppliedChangelog.changelog_id).where(col(AppliedChangelog.changelog_id).in_(ids))
+                    select(AppliedChangelog.changelog_id).where(
+                        col(AppliedChangelog.changelog_id).in_([i for i in ids if i])
+                    )
                 )
             )
-        report.linked += 1
-        for history in sorted(histories, key=history_id):
-            if str(history.get("id")) in done:
+        for history in sorted(histories, key=history_id):  # Jira's order: ids increase
+            key = changelog_key(history.get("id"))
+            if key is None or key in done:
                 continue
             outcome = self.processor.apply(ticket_id=ticket.id, history=history, door="reconciler")
             if not outcome.duplicate:
@@ -124,16 +152,19 @@ class Reconciler:
                 report.changes += [f"{ticket.key} #{history.get('id')}: {c}" for c in outcome.applied]
 
     def _histories(self, issue: dict[str, Any]) -> list[dict[str, Any]]:
-        """The issue's changelog; fetched in full when the search truncated it."""
+        """The issue's changelog; read in full from the changelog endpoint when the search cut it short
+        (which histories a cut-short expand holds is not something to rely on)."""
         changelog = issue.get("changelog") or {}
-        histories = list(changelog.get("histories") or [])
+        histories = [h for h in changelog.get("histories") or [] if isinstance(h, dict)]
         total = changelog.get("total", len(histories))
-        start = len(histories)
+        if not isinstance(total, int) or total <= len(histories):
+            return histories
+        histories, start = [], 0
         while start < total:
             page = self.jira.rest(
                 "GET", f"issue/{issue['key']}/changelog", params={"startAt": start, "maxResults": 100}
             )
-            values = page.get("values") or []
+            values = [h for h in (page or {}).get("values") or [] if isinstance(h, dict)]
             if not values:
                 break
             histories += values

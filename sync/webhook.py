@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +24,7 @@ from starlette.routing import Route
 from bot.jobs import enqueue
 from bot.metrics import WEBHOOK_DELIVERIES
 from bot.models import Job, WebhookDelivery
-from sync.changelog import ChangelogProcessor, linked_ticket
+from sync.changelog import ChangelogProcessor, changelog_key, linked_ticket
 from sync.context import SyncContext
 from sync.outbox import Kind
 
@@ -31,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 INBOUND = "inbound"
-HANDLED_EVENTS = {"jira:issue_updated"}
+HANDLED_EVENTS = ("jira:issue_updated",)  # a tuple: `in` must not hash whatever JSON gives
+_TOKEN = re.compile(r"[!-~]+")  # printable ASCII, no spaces
 
 
 def _answer(status: int, outcome: str, detail: str) -> JSONResponse:
@@ -40,14 +42,17 @@ def _answer(status: int, outcome: str, detail: str) -> JSONResponse:
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
-    """`X-Hub-Signature: sha256=<hex>`, method name in any case, compared in constant time."""
+    """`X-Hub-Signature: sha256=<hex>`, method name in any case, compared in constant time.
+
+    Compared as bytes: a header with characters outside ASCII is simply wrong, not an error.
+    """
     if not header or "=" not in header:
         return False
     method, _, given = header.partition("=")
     if method.strip().lower() != "sha256":
         return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, given.strip().lower())
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    return hmac.compare_digest(expected, given.strip().lower().encode("utf-8", "replace"))
 
 
 class WebhookIntake:
@@ -62,30 +67,28 @@ class WebhookIntake:
         if secret is None:
             return _answer(401, "refused", "no JIRA_WEBHOOK_SECRET is configured: deliveries are refused")
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        if declared and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
             return _answer(413, "too_large", "body over 1 MiB")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
+        received = bytearray()
+        async for chunk in request.stream():  # also bounds a chunked body, which declares no length
+            received += chunk
+            if len(received) > MAX_BODY:
                 return _answer(413, "too_large", "body over 1 MiB")
+        body = bytes(received)
         if not signature_ok(secret.get_secret_value(), body, request.headers.get("x-hub-signature")):
             return _answer(401, "bad_signature", "missing or wrong X-Hub-Signature")
         try:
             payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):  # not JSON, not UTF-8/16/32, or nested beyond reason
             return _answer(400, "malformed", "body is not JSON")
         if not isinstance(payload, dict):
             return _answer(400, "malformed", "body is not a JSON object")
-        identifier = (
-            request.headers.get("x-atlassian-webhook-identifier")
-            or "sha256:" + hashlib.sha256(body).hexdigest()
-        )
-        return await run_in_threadpool(self._record, identifier[:200], payload, body)
+        identifier = _identifier(request.headers.get("x-atlassian-webhook-identifier"), body)
+        return await run_in_threadpool(self._record, identifier, payload)
 
-    def _record(self, identifier: str, payload: dict[str, Any], body: bytes) -> JSONResponse:
+    def _record(self, identifier: str, payload: dict[str, Any]) -> JSONResponse:
         if payload.get("webhookEvent") not in HANDLED_EVENTS or not _changelog(payload):
-            return _answer(200, "ignored", "event without a changelog")
+            return _answer(200, "ignored", "not an issue update with a changelog")
         issue = _dict(payload.get("issue"))
         with self.ctx.session() as session:
             ticket = linked_ticket(
@@ -93,7 +96,11 @@ class WebhookIntake:
             )
             if ticket is None:
                 return _answer(200, "ignored", "issue not linked to an incident")
-            session.add(WebhookDelivery(identifier=identifier, body=body.decode("utf-8", "replace")))
+            try:  # stored re-encoded as ASCII JSON: whatever the body's encoding, any database keeps it
+                stored = json.dumps(payload)
+            except (ValueError, RecursionError):
+                return _answer(400, "malformed", "body cannot be stored")
+            session.add(WebhookDelivery(identifier=identifier, body=stored))
             enqueue(
                 session,
                 Kind.APPLY_WEBHOOK,
@@ -120,7 +127,7 @@ class WebhookApplier:
             delivery = session.get(WebhookDelivery, job.payload["identifier"])
             if delivery is None or delivery.state != "pending":
                 return
-            payload = json.loads(delivery.body)
+            payload = _dict(json.loads(delivery.body))
         changelog = _changelog(payload)
         history = {
             "id": changelog.get("id"),
@@ -144,8 +151,19 @@ class WebhookApplier:
 
 
 def _changelog(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload's changelog when it has a Jira changelog id and a list of items, else {}."""
     changelog = _dict(payload.get("changelog"))
-    return changelog if changelog.get("id") and isinstance(changelog.get("items"), list) else {}
+    if changelog_key(changelog.get("id")) is None or not isinstance(changelog.get("items"), list):
+        return {}
+    return changelog
+
+
+def _identifier(header: str | None, body: bytes) -> str:
+    """Jira's delivery id as given when it is a sane token, else a digest (of it, or of the body)."""
+    if header and len(header) <= 200 and _TOKEN.fullmatch(header):
+        return header
+    source = header.encode("utf-8", "replace") if header else body
+    return "sha256:" + hashlib.sha256(source).hexdigest()
 
 
 def _dict(value: Any) -> dict[str, Any]:
