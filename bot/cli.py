@@ -129,8 +129,13 @@ def _reconcile(settings: Settings, _args: argparse.Namespace) -> int:
     if runtime.reconcile is None:
         print("error: Jira sync is not configured (JIRA_URL, ENABLE_JIRA, ENABLE_RAID)", file=sys.stderr)
         return EXIT_CONFIG
-    report = runtime.reconcile()
-    print(report)
+    if runtime.kv.embedded:
+        print(
+            "note: REDIS_URL is unset, so the reconciler lock covers this process only; the Slack "
+            "messages it queues are sent by the running bot.",
+            file=sys.stderr,
+        )
+    print(runtime.reconcile())
     return 0
 
 

@@ -22,17 +22,19 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import or_, update
+import sqlalchemy as sa
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from bot import incidents
 from bot.enums import Source, Status
 from bot.errors import InvalidInput
 from bot.forms import UpdateForm
-from bot.jobs import PermanentFailure, enqueue
+from bot.jobs import enqueue
 from bot.metrics import CHANGES_APPLIED
 from bot.models import AppliedChangelog, Incident, JiraTicket
 from sync.context import SyncContext
@@ -86,19 +88,32 @@ def history_id(history: Any) -> int:
     return int(key) if key else 0
 
 
-def linked_ticket(session: Session, *, issue_id: Any, issue_key: Any) -> JiraTicket | None:
-    """The incident ticket for a Jira issue: one indexed lookup (by id, which survives a move, or key)."""
+class LinkedTicket(NamedTuple):
+    id: int
+    incident_id: int
+    key: str
+
+
+_LINKED = sa.text(
+    "SELECT id, incident_id, key, jira_id FROM jira_ticket "
+    "WHERE jira_id = :issue_id OR key = :issue_key LIMIT 2"
+)
+
+
+def linked_ticket(engine: Engine, *, issue_id: Any, issue_key: Any) -> LinkedTicket | None:
+    """The incident ticket for a Jira issue, by id (which survives a move) or key.
+
+    One indexed query on a pooled connection, no ORM session: the webhook route runs this for
+    every delivery, most of them about issues no incident is linked to.
+    """
     issue_id = issue_id if isinstance(issue_id, str) and _NUMERIC_ID.fullmatch(issue_id) else None
     issue_key = issue_key if isinstance(issue_key, str) and _ISSUE_KEY.fullmatch(issue_key) else None
-    conditions = []
-    if issue_id:
-        conditions.append(JiraTicket.jira_id == issue_id)
-    if issue_key:
-        conditions.append(JiraTicket.key == issue_key)
-    if not conditions:
+    if not issue_id and not issue_key:
         return None
-    found = list(session.exec(select(JiraTicket).where(or_(*conditions)).limit(2)))
-    return next((t for t in found if t.jira_id == issue_id), None) or (found[0] if found else None)
+    with engine.connect() as connection:
+        rows = connection.execute(_LINKED, {"issue_id": issue_id or "", "issue_key": issue_key or ""}).all()
+    row = next((r for r in rows if r.jira_id == issue_id), None) or (rows[0] if rows else None)
+    return LinkedTicket(row.id, row.incident_id, row.key) if row else None
 
 
 class ChangelogProcessor:
@@ -221,18 +236,11 @@ class ChangelogProcessor:
             account = _account(item.get("to")) or _account(item.get("tmpToAccountId"))
             if account is None:
                 return None  # unassigned: the commander stays
-            slack_id = self._slack_user(account) if resolve else None
+            slack_id = self.directory.slack_user(account) if resolve else None
             if resolve and slack_id is None:
                 return None  # a Jira account with no Slack user: the commander stays
             return Change("commander_id", "assignee", "Assignee", slack_id, from_text, to_text, account)
         return None
-
-    def _slack_user(self, account: str) -> str | None:
-        try:
-            return self.directory.slack_user(account)
-        except PermanentFailure as exc:  # e.g. an account Jira will not show us: no commander change
-            logger.info("Jira account %s not resolved to a Slack user: %s", account, exc)
-            return None
 
     def _admissible(
         self,
@@ -270,7 +278,7 @@ class ChangelogProcessor:
                 if change.incident_field in exc.errors:
                     reason = exc.errors[change.incident_field]
                     self._post(
-                        session, incident, f"Jira {ticket.key}: {change.label} change not applied: {reason}"
+                        session, incident, messages.jira_change_refused(ticket.key, change.label, reason)
                     )
                     outcome.skipped.append(f"{change.incident_field}: {reason}")
                 else:

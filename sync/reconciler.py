@@ -26,6 +26,7 @@ from sync.context import SyncContext
 logger = logging.getLogger(__name__)
 
 CHECKPOINT = "reconciler"
+SLOT_KEY = "reconciler:interval-slot"
 OVERLAP = timedelta(minutes=5)
 FIRST_LOOK_BACK = timedelta(days=1)
 
@@ -76,7 +77,13 @@ class Reconciler:
         return report
 
     def run_scheduled(self) -> None:
-        """The scheduler's entry: a failed run is logged and retried at the next interval."""
+        """The scheduler's entry: one run per interval across all replicas; a failure is logged and
+        the next interval tries again. (Every replica schedules the job; the first to take the
+        interval's slot runs it, the others skip.)"""
+        interval = self.ctx.settings.reconcile_interval_seconds
+        if not self.ctx.kv.set(SLOT_KEY, "1", ttl=interval * 0.9, only_if_absent=True):
+            RECONCILER_RUNS.labels(outcome="skipped").inc()
+            return
         try:
             self.run()
         except Exception:
@@ -127,8 +134,7 @@ class Reconciler:
             report.failed.append(name)
 
     def _replay(self, issue: dict[str, Any], report: Report) -> None:
-        with self.ctx.session() as session:
-            ticket = linked_ticket(session, issue_id=str(issue.get("id")), issue_key=issue.get("key"))
+        ticket = linked_ticket(self.ctx.engine, issue_id=str(issue.get("id")), issue_key=issue.get("key"))
         if ticket is None:
             return
         report.linked += 1

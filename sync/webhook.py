@@ -90,12 +90,12 @@ class WebhookIntake:
         if payload.get("webhookEvent") not in HANDLED_EVENTS or not _changelog(payload):
             return _answer(200, "ignored", "not an issue update with a changelog")
         issue = _dict(payload.get("issue"))
+        ticket = linked_ticket(
+            self.ctx.engine, issue_id=_text(issue.get("id")), issue_key=_text(issue.get("key"))
+        )
+        if ticket is None:
+            return _answer(200, "ignored", "issue not linked to an incident")
         with self.ctx.session() as session:
-            ticket = linked_ticket(
-                session, issue_id=_text(issue.get("id")), issue_key=_text(issue.get("key"))
-            )
-            if ticket is None:
-                return _answer(200, "ignored", "issue not linked to an incident")
             try:  # stored re-encoded as ASCII JSON: whatever the body's encoding, any database keeps it
                 stored = json.dumps(payload)
             except (ValueError, RecursionError):

@@ -71,6 +71,11 @@ def jira_change(key: str, field: str, old: str | None, new: str | None, who: str
     )
 
 
+def jira_change_refused(key: str, field: str, reason: str) -> str:
+    """A change made in Jira that the incident cannot take, explained where people will see it."""
+    return f"Jira {key}: {field} change not applied: {escape(reason)}"
+
+
 def jira_close_refused(key: str, who: str, reasons: Sequence[str]) -> str:
     return (
         f"Jira {key}: {escape(who)} moved the ticket to Closed, but the incident cannot be closed yet: "

@@ -205,3 +205,16 @@ def test_python_m_bot_reconcile_once_prints_what_it_applied(harness, database_ur
     harness.drain()  # the channel messages it queued, sent by this (the bot's) worker
     assert len(jira_lines(harness, incident)) == 2
     assert harness.incident(incident.id).status == "MITIGATING"
+
+
+def test_scheduled_runs_happen_once_per_interval_across_replicas(harness) -> None:
+    replicas = [reconciler_of(harness) for _ in range(3)]
+    for replica in replicas:
+        replica.ctx = dataclasses.replace(replica.ctx, kv=KeyValueStore.from_url(REDIS_TEST_URL))
+    replicas[0].ctx.kv.delete("reconciler:interval-slot")
+    for replica in replicas:  # every replica's scheduler fires for the same interval
+        replica.run_scheduled()
+    assert len(searches(harness)) == 1, "one replica ran, the others found the interval taken"
+    replicas[0].ctx.kv.delete("reconciler:interval-slot")  # the next interval
+    replicas[2].run_scheduled()
+    assert len(searches(harness)) == 2
