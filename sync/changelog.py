@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -142,7 +143,7 @@ class ChangelogProcessor:
         author = _dict(history.get("author"))
         own = self._own(author)
         who = _who(author)
-        mapped = [c for c in (self._map(i, resolve=not own) for i in items) if c]  # lookups before locks
+        mapped = _last_per_field(c for c in (self._map(i, resolve=not own) for i in items) if c)
         with self.ctx.session() as session:
             _lock(session, ticket_id)
             ticket = session.get(JiraTicket, ticket_id)
@@ -366,6 +367,12 @@ def _who(author: dict[str, Any]) -> str:
         if name and name.strip():
             return name.strip()[:100]
     return "someone"
+
+
+def _last_per_field(changes: Iterable[Change]) -> list[Change]:
+    """One change per incident field: within a history Jira lists items in order, so the last wins.
+    (Two status items in one history must not let the close rules see one value and apply another.)"""
+    return list({change.incident_field: change for change in changes}.values())
 
 
 def _p(value: str | None) -> str | None:

@@ -13,8 +13,10 @@ import hmac
 import json
 import logging
 import re
+import time
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,7 +26,7 @@ from starlette.routing import Route
 from bot.jobs import enqueue
 from bot.metrics import WEBHOOK_DELIVERIES
 from bot.models import Job, WebhookDelivery
-from sync.changelog import ChangelogProcessor, changelog_key, linked_ticket
+from sync.changelog import ChangelogProcessor, LinkedTicket, changelog_key, linked_ticket
 from sync.context import SyncContext
 from sync.outbox import Kind
 
@@ -55,9 +57,39 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected, given.strip().lower().encode("utf-8", "replace"))
 
 
+class LinkCache:
+    """Which Jira issues are incident tickets, remembered so most deliveries skip the database.
+
+    A link, once made, never goes away, so a found ticket is kept (up to `size` entries). "Not
+    linked" is kept for `negative_ttl` seconds only: a ticket recorded meanwhile by another replica
+    is seen after that, and the reconciler covers the gap.
+    """
+
+    def __init__(self, engine: Engine, *, negative_ttl: float = 3.0, size: int = 50_000) -> None:
+        self.engine = engine
+        self.negative_ttl = negative_ttl
+        self.size = size
+        self._found: dict[tuple[str | None, str | None], LinkedTicket] = {}
+        self._absent: dict[tuple[str | None, str | None], float] = {}
+
+    def lookup(self, issue_id: str | None, issue_key: str | None) -> LinkedTicket | None:
+        key = (issue_id, issue_key)
+        if (ticket := self._found.get(key)) is not None:
+            return ticket
+        if self._absent.get(key, 0.0) > time.monotonic():
+            return None
+        ticket = linked_ticket(self.engine, issue_id=issue_id, issue_key=issue_key)
+        cache: dict = self._found if ticket is not None else self._absent
+        if len(cache) >= self.size:
+            cache.clear()
+        cache[key] = ticket if ticket is not None else time.monotonic() + self.negative_ttl
+        return ticket
+
+
 class WebhookIntake:
     def __init__(self, ctx: SyncContext) -> None:
         self.ctx = ctx
+        self.links = LinkCache(ctx.engine)
 
     def route(self) -> Route:
         return Route("/jira/webhook", self.receive, methods=["POST"])

@@ -10,10 +10,12 @@ from sync.guards import BounceGuard, bounce_key
 from tests.sync.webhook_support import (
     declared,
     delivered,
+    item,
     jira_lines,
     jira_writes,
     other_harness,
     post,
+    processor_of,
     serving,
     settle,
 )
@@ -164,3 +166,18 @@ def test_a_late_change_from_a_person_does_not_undo_a_newer_write_of_the_bot(harn
     assert harness.jira.issue(ticket.key)["fields"]["summary"] == "Checkout returns 502 errors"
     assert harness.incident(incident.id).title == "Checkout returns 502 errors", "Slack and Jira agree"
     assert jira_lines(harness, incident) == []
+
+
+def test_two_status_items_in_one_history_are_judged_by_the_last(harness) -> None:
+    """Found by the property test: the close rules must see the status that would be applied."""
+    incident, ticket = declared(harness, priority=1, webhooks=False)
+    history = {
+        "id": "99001",
+        "author": {"accountId": "acc-bob", "displayName": "Bob"},
+        "items": [item("status", "in progress", "Incoming"), item("status", "Closed", "Reporter validation")],
+    }
+    outcome = processor_of(harness).apply(ticket_id=ticket.id, history=history, door="webhook")
+    harness.drain()
+    assert outcome.applied == [] and "status: close refused by the close rules" in outcome.skipped
+    assert harness.incident(incident.id).status == "OPEN"
+    assert "cannot be closed yet" in jira_lines(harness, incident)[-1]
