@@ -7,10 +7,12 @@ day rather than one per change.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from sqlmodel import select
 
+from bot.jobs import PermanentFailure
 from bot.models import User, utcnow
 from sync.context import SyncContext
 from sync.slack_api import slack_call
@@ -22,6 +24,7 @@ NEGATIVE_TTL = timedelta(days=1)
 class Directory:
     def __init__(self, ctx: SyncContext) -> None:
         self.ctx = ctx
+        self._unknown: dict[str, float] = {}  # Jira accounts with no visible e-mail, until when
         self._unknown: dict[str, float] = {}  # Jira accounts with no visible e-mail, until when
 
     def jira_account(self, slack_id: str) -> str | None:
@@ -49,12 +52,16 @@ class Directory:
             known = session.exec(select(User).where(User.jira_account_id == account_id)).first()
             if known is not None:
                 return known.slack_id
-        if self.ctx.jira is None:
+        if self.ctx.jira is None or self._unknown.get(account_id, 0.0) > time.monotonic():
             return None
-        email = (self.ctx.jira.rest("GET", "user", params={"accountId": account_id}) or {}).get(
-            "emailAddress"
-        )
+        try:
+            account = self.ctx.jira.rest("GET", "user", params={"accountId": account_id}) or {}
+        except PermanentFailure as exc:  # an account Jira will not show us (404, 403)
+            logger.info("Jira account %s not readable: %s", account_id, exc)
+            account = {}
+        email = account.get("emailAddress")
         if not email:
+            self._unknown[account_id] = time.monotonic() + NEGATIVE_TTL.total_seconds()
             return None
         with slack_call("users.lookupByEmail", tolerate={"users_not_found"}) as outcome:
             found = self.ctx.slack.users_lookupByEmail(email=email)["user"]

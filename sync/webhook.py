@@ -122,9 +122,7 @@ class WebhookIntake:
         if payload.get("webhookEvent") not in HANDLED_EVENTS or not _changelog(payload):
             return _answer(200, "ignored", "not an issue update with a changelog")
         issue = _dict(payload.get("issue"))
-        ticket = linked_ticket(
-            self.ctx.engine, issue_id=_text(issue.get("id")), issue_key=_text(issue.get("key"))
-        )
+        ticket = self.links.lookup(_text(issue.get("id")), _text(issue.get("key")))
         if ticket is None:
             return _answer(200, "ignored", "issue not linked to an incident")
         with self.ctx.session() as session:
