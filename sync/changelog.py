@@ -35,14 +35,13 @@ from bot import incidents
 from bot.enums import Source, Status
 from bot.errors import InvalidInput
 from bot.forms import UpdateForm
-from bot.jobs import enqueue
 from bot.metrics import CHANGES_APPLIED
 from bot.models import AppliedChangelog, Incident, JiraTicket
 from sync.context import SyncContext
 from sync.directory import Directory
 from sync.guards import BounceGuard
 from sync.jira_fields import strip_generated
-from sync.outbox import SLACK, Kind
+from sync.outbox import post_later
 from sync.workflow import INCIDENT_TO_JIRA_STATUS, JIRA_TO_INCIDENT_STATUS
 from views import messages
 
@@ -257,7 +256,7 @@ class ChangelogProcessor:
         refused = self._close_refusal(session, incident, wanted_status)
         if refused is not None:
             changes = [c for c in changes if c.incident_field != "status"]
-            self._post(session, incident, messages.jira_close_refused(ticket.key, who, refused))
+            post_later(session, incident, messages.jira_close_refused(ticket.key, who, refused))
             outcome.skipped.append("status: close refused by the close rules")
         return self._valid(session, incident, ticket, changes, outcome)
 
@@ -278,7 +277,7 @@ class ChangelogProcessor:
             for change in changes:
                 if change.incident_field in exc.errors:
                     reason = exc.errors[change.incident_field]
-                    self._post(
+                    post_later(
                         session, incident, messages.jira_change_refused(ticket.key, change.label, reason)
                     )
                     outcome.skipped.append(f"{change.incident_field}: {reason}")
@@ -297,7 +296,7 @@ class ChangelogProcessor:
     ) -> None:
         """The channel messages and the Jira-sourced incident update, committed together."""
         for change in changes:
-            self._post(
+            post_later(
                 session,
                 incident,
                 messages.jira_change(ticket.key, change.label, change.shown_from, change.shown_to, who),
@@ -320,10 +319,6 @@ class ChangelogProcessor:
         if status != Status.CLOSED.value or incident.status == Status.CLOSED.value:
             return None
         return incidents.close_refusals(session, incident, self.ctx.policy) or None
-
-    def _post(self, session: Session, incident: Incident, text: str) -> None:
-        if incident.channel_id:
-            enqueue(session, Kind.POST, lane=SLACK, incident_id=incident.id, payload={"text": text})
 
 
 def _lock(session: Session, ticket_id: int) -> None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from bot.jobs import PermanentFailure, RetryLater, enqueue, lane_busy
+from bot.jobs import PermanentFailure, RetryLater, lane_busy
 from bot.models import Job
 from bot.workers import Handler
 from sync.context import SyncContext, load
-from sync.outbox import JIRA, SLACK, Kind
+from sync.outbox import JIRA, post_later
 from views import messages
 
 logger = logging.getLogger(__name__)
@@ -38,57 +38,29 @@ class LagNotices:
         return run
 
     def _lagging(self, job: Job, error: str) -> None:
-        if job.incident_id is None:
-            return
-        with self.ctx.session() as session:
-            incident = load(session, job.incident_id)
-            if incident.jira_lagging:
-                return
-            incident.jira_lagging = True
-            session.add(incident)
-            if incident.channel_id:
-                enqueue(
-                    session,
-                    Kind.POST,
-                    lane=SLACK,
-                    incident_id=incident.id,
-                    payload={"text": messages.jira_lagging(error)},
-                )
-            session.commit()
+        self._mark(job, lagging=True, text=messages.jira_lagging(error))
 
     def _caught_up(self, job: Job) -> None:
+        self._mark(job, lagging=False, text=messages.jira_caught_up())
+
+    def _mark(self, job: Job, *, lagging: bool, text: str) -> None:
+        """Flip the incident's lagging flag and say so, once per flip (caught up: when the lane is empty)."""
         if job.incident_id is None:
             return
         with self.ctx.session() as session:
             incident = load(session, job.incident_id)
-            if not incident.jira_lagging or lane_busy(session, incident.id, JIRA, besides=job.id):
+            if incident.jira_lagging == lagging:
                 return
-            incident.jira_lagging = False
+            if not lagging and lane_busy(session, incident.id, JIRA, besides=job.id):
+                return
+            incident.jira_lagging = lagging
             session.add(incident)
-            if incident.channel_id:
-                enqueue(
-                    session,
-                    Kind.POST,
-                    lane=SLACK,
-                    incident_id=incident.id,
-                    payload={"text": messages.jira_caught_up()},
-                )
+            post_later(session, incident, text)
             session.commit()
 
     def _refused(self, job: Job, error: str) -> None:
         if job.incident_id is None:
             return
         with self.ctx.session() as session:
-            incident = load(session, job.incident_id)
-            if incident.channel_id:
-                enqueue(
-                    session,
-                    Kind.POST,
-                    lane=SLACK,
-                    incident_id=incident.id,
-                    payload={
-                        "text": f":x: Jira refused a change ({job.kind}): {error[:300]}. "
-                        "It is parked; `python -m bot jobs` lists it."
-                    },
-                )
-                session.commit()
+            post_later(session, load(session, job.incident_id), messages.jira_refused(job.kind, error))
+            session.commit()

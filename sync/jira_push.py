@@ -13,14 +13,14 @@ from typing import Any
 
 from bot import incidents
 from bot.enums import Status
-from bot.jobs import PermanentFailure, enqueue
+from bot.jobs import PermanentFailure
 from bot.logs import bind
 from bot.models import Incident, JiraTicket, Job
 from sync.context import SyncContext, load
 from sync.directory import Directory
 from sync.guards import BounceGuard
 from sync.jira_fields import description
-from sync.outbox import SLACK, Kind
+from sync.outbox import post_later
 from sync.workflow import INCIDENT_TO_JIRA_STATUS, Transition, from_issue_transitions, shortest_path
 from views import messages
 
@@ -102,11 +102,5 @@ class ChangePusher:
         logger.warning("incident %s: Jira %s has no path to status %s", incident.id, ticket.key, target)
         if incident.channel_id:
             with self.ctx.session() as session:
-                enqueue(
-                    session,
-                    Kind.POST,
-                    lane=SLACK,
-                    incident_id=incident.id,
-                    payload={"text": messages.jira_unreachable_status(ticket.key, target)},
-                )
+                post_later(session, incident, messages.jira_unreachable_status(ticket.key, target))
                 session.commit()

@@ -36,6 +36,15 @@ class Kind(StrEnum):
     UPDATE_TIMELINE = "jira.update_timeline"
 
 
+def post_later(session: Session, incident: Incident, text: str, *, channel: str | None = None) -> None:
+    """Queue a message for the incident's channel (or `channel`), in the incident's Slack order.
+
+    Nothing is queued when there is nowhere to post (a P4–P5 incident has no channel)."""
+    if channel or incident.channel_id:
+        payload = {"text": text, **({"channel": channel} if channel else {})}
+        enqueue(session, Kind.POST, lane=SLACK, incident_id=incident.id, payload=payload)
+
+
 class Outbox:
     """Subscribes to the domain events and enqueues the jobs each one implies."""
 
@@ -104,15 +113,11 @@ class Outbox:
             )
         status = changes.get("status")
         if status and is_critical(incident.priority) and self.announcements_channel:
-            enqueue(
+            post_later(
                 session,
-                Kind.POST,
-                lane=SLACK,
-                incident_id=incident.id,
-                payload={
-                    "channel": self.announcements_channel,
-                    "text": messages.announcements_status(incident, *status),
-                },
+                incident,
+                messages.announcements_status(incident, *status),
+                channel=self.announcements_channel,
             )
         if status and status[1] == Status.CLOSED.value:
             enqueue(

@@ -19,7 +19,7 @@ from bot import incidents
 from bot.jobs import enqueue
 from bot.models import Incident, Job
 from sync.context import SyncContext, load
-from sync.outbox import JIRA, SLACK, Kind
+from sync.outbox import JIRA, Kind, post_later
 from sync.slack_api import slack_call
 from views import messages
 from views.announcement import announcement, topic
@@ -99,15 +99,11 @@ class ChannelSetup:
         incident.announcement_ts = ts
         session.add(incident)
         if self.ctx.settings.slack_announcements_channel:
-            enqueue(
+            post_later(
                 session,
-                Kind.POST,
-                lane=SLACK,
-                incident_id=incident.id,
-                payload={
-                    "channel": self.ctx.settings.slack_announcements_channel,
-                    "text": messages.announcements_declared(incident),
-                },
+                incident,
+                messages.announcements_declared(incident),
+                channel=self.ctx.settings.slack_announcements_channel,
             )
         if self.ctx.jira is not None:
             enqueue(session, Kind.CREATE_TICKET, lane=JIRA, incident_id=incident.id)

@@ -149,6 +149,13 @@ def jira_lagging(error: str) -> str:
     )
 
 
+def jira_refused(what: str, error: str) -> str:
+    return (
+        f":x: Jira refused a change ({what}): {escape(error[:300])}. "
+        "It is parked; `python -m bot jobs` lists it."
+    )
+
+
 def jira_caught_up() -> str:
     return ":white_check_mark: Jira has caught up: every queued change has been sent."
 
