@@ -33,6 +33,10 @@ class Kind(StrEnum):
     REMOTE_LINK = "jira.remote_link"
     APPLY_WEBHOOK = "jira.apply_webhook"
     CREATE_POSTMORTEM = "jira.create_postmortem"
+    POSTMORTEM_LINK = "jira.postmortem_link"
+    POSTMORTEM_ASSIGN = "jira.postmortem_assign"
+    POSTMORTEM_NOTICE = "slack.postmortem_notice"
+    POSTMORTEM_PIN = "slack.postmortem_pin"
     UPDATE_TIMELINE = "jira.update_timeline"
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -44,15 +43,6 @@ BOOKMARK_TITLE = "Post-mortem"
 SEARCH_PAGES = 20
 
 
-class PostMortemKind(StrEnum):
-    """The follow-up jobs of a created post-mortem (creation and timeline kinds are in `Kind`)."""
-
-    LINK = "jira.postmortem_link"
-    ASSIGN = "jira.postmortem_assign"
-    NOTICE = "slack.postmortem_notice"
-    PIN = "slack.postmortem_pin"
-
-
 def register_postmortem(
     registry: HandlerRegistry, ctx: SyncContext, directory: Directory, lag: LagNotices
 ) -> None:
@@ -60,10 +50,10 @@ def register_postmortem(
     service = PostMortems(ctx, directory)
     registry.register(Kind.CREATE_POSTMORTEM, lag.wrap(service.create))
     registry.register(Kind.UPDATE_TIMELINE, lag.wrap(service.update_timeline))
-    registry.register(PostMortemKind.LINK, lag.wrap(service.link))
-    registry.register(PostMortemKind.ASSIGN, lag.wrap(service.assign))
-    registry.register(PostMortemKind.NOTICE, service.notice)
-    registry.register(PostMortemKind.PIN, service.pin)
+    registry.register(Kind.POSTMORTEM_LINK, lag.wrap(service.link))
+    registry.register(Kind.POSTMORTEM_ASSIGN, lag.wrap(service.assign))
+    registry.register(Kind.POSTMORTEM_NOTICE, service.notice)
+    registry.register(Kind.POSTMORTEM_PIN, service.pin)
 
 
 class PostMortems:
@@ -134,9 +124,9 @@ class PostMortems:
         with self.ctx.session() as session:
             incident = load(session, incident_id)
             session.add(JiraPostMortem(incident_id=incident.id, key=key, jira_id=issue_id, url=url))
-            enqueue(session, PostMortemKind.LINK, lane=JIRA, incident_id=incident.id)
-            enqueue(session, PostMortemKind.ASSIGN, lane=JIRA, incident_id=incident.id)
-            enqueue(session, PostMortemKind.NOTICE, lane=SLACK, incident_id=incident.id)
+            enqueue(session, Kind.POSTMORTEM_LINK, lane=JIRA, incident_id=incident.id)
+            enqueue(session, Kind.POSTMORTEM_ASSIGN, lane=JIRA, incident_id=incident.id)
+            enqueue(session, Kind.POSTMORTEM_NOTICE, lane=SLACK, incident_id=incident.id)
             if incident.channel_id:
                 enqueue(session, Kind.REFRESH_ANNOUNCEMENT, lane=SLACK, incident_id=incident.id)
                 enqueue(
@@ -236,7 +226,7 @@ class PostMortems:
             return
         with self.ctx.session() as session:  # pinned by a job of its own: a retried pin never posts twice
             payload = {"ts": posted["ts"]}
-            enqueue(session, PostMortemKind.PIN, lane=SLACK, incident_id=incident.id, payload=payload)
+            enqueue(session, Kind.POSTMORTEM_PIN, lane=SLACK, incident_id=incident.id, payload=payload)
             session.commit()
 
     def pin(self, job: Job) -> None:

@@ -30,7 +30,7 @@ from sync.directory import Directory
 from sync.jira_client import JiraGateway
 from sync.jira_lag import LagNotices
 from sync.outbox import Kind
-from sync.postmortem import PostMortemKind, PostMortems, register_postmortem
+from sync.postmortem import PostMortems, register_postmortem
 
 TIMELINE, SUMMARY, CATEGORY = "customfield_12700", "customfield_12699", "customfield_12369"
 
@@ -232,7 +232,7 @@ def test_link_falls_back_to_blocks_when_relates_is_missing(rig: Rig) -> None:
     assert not rig.jobs("failed")
 
     with rig.session() as session:  # a link job run again (a lost reply) finds the link and adds none
-        enqueue(session, PostMortemKind.LINK, lane="jira", incident_id=incident.id)
+        enqueue(session, Kind.POSTMORTEM_LINK, lane="jira", incident_id=incident.id)
         session.commit()
     rig.drain()
     assert len(rig.jira.issue("PM-1")["links"]) == 1
@@ -271,7 +271,7 @@ def test_assignment_failure_is_tolerated(rig: Rig) -> None:
     [assign] = rig.jira.requests_to("PUT", "/rest/api/2/issue/PM-1/assignee")
     assert assign["status"] == 400
     assert len(issue["links"]) == 1
-    assert [j.state for j in rig.jobs(kind=PostMortemKind.ASSIGN)] == ["done"]
+    assert [j.state for j in rig.jobs(kind=Kind.POSTMORTEM_ASSIGN)] == ["done"]
     assert rig.slack.bookmarks(incident.channel_id)[-1]["title"] == "Post-mortem"
     assert not rig.jobs("failed")
 
@@ -399,5 +399,5 @@ def test_without_a_channel_the_commander_gets_the_link_by_dm(rig: Rig) -> None:
     assert issue["fields"]["assignee"]["accountId"] == "acc-alice"
     assert len(issue["links"]) == 1
     assert any("post-mortem is ready" in m["text"] for m in rig.slack.dms("U0ALICE"))
-    assert not rig.jobs(kind=Kind.BOOKMARK) and not rig.jobs(kind=PostMortemKind.PIN)
+    assert not rig.jobs(kind=Kind.BOOKMARK) and not rig.jobs(kind=Kind.POSTMORTEM_PIN)
     assert not rig.jobs("failed")
