@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,9 +153,9 @@ def harness(database_url: str, emulators) -> Iterator[Harness]:
     runtime.engine.dispose()
 
 
-@pytest.fixture
-def webhook_url(harness: Harness) -> Iterator[str]:
-    """The harness's HTTP server (webhook route included) on a free port; Jira's webhook points at it."""
+@contextmanager
+def serving(harness: Harness) -> Iterator[str]:
+    """The runtime's HTTP server (webhook route included) on a free port; Jira's webhooks point at it."""
     runtime = harness.runtime
     server = HttpServer(
         build_app(health=runtime.health, refresh_metrics=runtime.refresh_metrics, routes=runtime.routes),
@@ -164,6 +165,14 @@ def webhook_url(harness: Harness) -> Iterator[str]:
     server.start()
     url = f"http://127.0.0.1:{server.port}/jira/webhook"
     harness.jira.set_webhook(url, WEBHOOK_SECRET)
-    yield url
-    harness.jira.set_webhook(None, None)
-    server.stop()
+    try:
+        yield url
+    finally:
+        harness.jira.set_webhook(None, None)
+        server.stop()
+
+
+@pytest.fixture
+def webhook_url(harness: Harness) -> Iterator[str]:
+    with serving(harness) as url:
+        yield url

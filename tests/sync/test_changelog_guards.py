@@ -7,6 +7,7 @@ import json
 
 from bot.models import AppliedChangelog
 from sync.guards import BounceGuard, bounce_key
+from tests.sync.conftest import serving
 from tests.sync.webhook_support import (
     declared,
     delivered,
@@ -16,7 +17,6 @@ from tests.sync.webhook_support import (
     other_harness,
     post,
     processor_of,
-    serving,
     settle,
 )
 

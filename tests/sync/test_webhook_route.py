@@ -6,6 +6,7 @@ import json
 
 from sandbox.rig import WEBHOOK_SECRET
 from sync.webhook import MAX_BODY
+from tests.sync.conftest import serving
 from tests.sync.webhook_support import (
     SESSION,
     declared,
@@ -15,7 +16,6 @@ from tests.sync.webhook_support import (
     other_harness,
     post,
     rows,
-    serving,
     sign,
 )
 

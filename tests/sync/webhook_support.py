@@ -19,7 +19,6 @@ import requests
 from sqlmodel import select
 
 from bot.app import build_runtime
-from bot.http_server import HttpServer, build_app
 from bot.models import AppliedChangelog, Incident, JiraTicket, Job, WebhookDelivery
 from bot.workers import run_one
 from sandbox.rig import WEBHOOK_SECRET
@@ -161,25 +160,6 @@ def reconciler_of(harness: Harness, **options: Any) -> Reconciler:
     """A reconciler over the runtime's processor, as `sync.wire` builds it."""
     applier = harness.runtime.registry.handler(Kind.APPLY_WEBHOOK)
     return Reconciler(applier.ctx, applier.processor, **options)
-
-
-@contextmanager
-def serving(harness: Harness) -> Iterator[str]:
-    """The runtime's HTTP server on a free port, with Jira's webhooks pointed at it."""
-    runtime = harness.runtime
-    server = HttpServer(
-        build_app(health=runtime.health, refresh_metrics=runtime.refresh_metrics, routes=runtime.routes),
-        host="127.0.0.1",
-        port=0,
-    )
-    server.start()
-    url = f"http://127.0.0.1:{server.port}/jira/webhook"
-    harness.jira.set_webhook(url, WEBHOOK_SECRET)
-    try:
-        yield url
-    finally:
-        harness.jira.set_webhook(None, None)
-        server.stop()
 
 
 @contextmanager
