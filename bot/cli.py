@@ -88,7 +88,7 @@ def _start(settings: Settings, args: argparse.Namespace) -> int:
     """No command: run the bot when it is configured, else explain and run the sandbox."""
     if missing := settings.missing_credentials():
         print(
-            "No Slack/Jira credentials configured (" + ", ".join(m.split(" ")[0] for m in missing) + "):",
+            "No Slack/Jira credentials configured (" + ", ".join(m.split(" ")[0].rstrip(":") for m in missing) + "):",
             file=sys.stderr,
         )
         print(
