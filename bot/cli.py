@@ -87,10 +87,8 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
 def _start(settings: Settings, args: argparse.Namespace) -> int:
     """No command: run the bot when it is configured, else explain and run the sandbox."""
     if missing := settings.missing_credentials():
-        print(
-            "No Slack/Jira credentials configured (" + ", ".join(m.split(" ")[0].rstrip(":") for m in missing) + "):",
-            file=sys.stderr,
-        )
+        names = ", ".join(item.split(" ")[0].rstrip(":") for item in missing)
+        print(f"No Slack/Jira credentials configured ({names}):", file=sys.stderr)
         print(
             "running the sandbox against local emulators instead. See README.md to connect real ones.",
             file=sys.stderr,
