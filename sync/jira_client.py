@@ -40,6 +40,7 @@ class JiraGateway:
         self._client: JIRA | None = None
         self._lock = threading.Lock()
         self._workflows: dict[tuple[str, str], tuple[float, list[Transition]]] = {}
+        self._myself: dict[str, Any] | None = None
 
     def client(self) -> JIRA:
         with self._lock:
@@ -81,7 +82,10 @@ class JiraGateway:
         return self.call(f"{method} {path.split('?')[0]}", send)
 
     def myself(self) -> dict[str, Any]:
-        return self.call("myself", lambda jira: jira.myself())
+        """The account of our credentials (asked once: its id and time zone do not change under us)."""
+        if self._myself is None:
+            self._myself = self.call("myself", lambda jira: jira.myself())
+        return self._myself
 
     def field_ids(self) -> set[str]:
         return self.call("fields", lambda jira: {field["id"] for field in jira.fields()})

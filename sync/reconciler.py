@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import col, select
 
@@ -92,7 +93,7 @@ class Reconciler:
     def _run(self) -> Report:
         started = utcnow()
         since = self._checkpoint()
-        minutes = int((started - since + OVERLAP).total_seconds() // 60) + 1
+        window = self._jql_time(since - OVERLAP)
         settings = self.ctx.settings
         projects = sorted(
             {
@@ -103,7 +104,7 @@ class Reconciler:
         )
         # Ordered by creation, which never changes: an issue updated while we page cannot shift the
         # pages under us (ORDER BY updated would move it to the end and skip the issue after it).
-        jql = f"project in ({', '.join(projects)}) AND updated >= -{minutes}m ORDER BY created ASC"
+        jql = f'project in ({", ".join(projects)}) AND updated >= "{window}" ORDER BY created ASC'
         report = Report()
         token: str | None = None
         while True:
@@ -176,6 +177,15 @@ class Reconciler:
             histories += values
             start += len(values)
         return histories
+
+    def _jql_time(self, moment: datetime) -> str:
+        """`YYYY-MM-DD HH:MM` as JQL reads it: in the time zone of the account asking (ours), floored
+        to the minute (the overlap covers the rounding)."""
+        try:
+            zone = ZoneInfo(self.jira.myself().get("timeZone") or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
     def _checkpoint(self) -> datetime:
         with self.ctx.session() as session:

@@ -8,12 +8,13 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.kv import KeyValueStore
-from bot.models import Checkpoint
+from bot.models import Checkpoint, utcnow
 from sandbox.jira import JiraUser
 from sandbox.rig import APP_TOKEN, BOT_TOKEN, JIRA_EMAIL, JIRA_TOKEN, WEBHOOK_SECRET
 from sync.reconciler import CHECKPOINT
@@ -87,11 +88,14 @@ def test_a_change_the_webhook_missed_is_applied_once_by_the_next_run(harness, we
 def test_the_window_reaches_back_from_the_checkpoint_with_an_overlap(harness) -> None:
     _incident, ticket = declared(harness, webhooks=False)
     reconciler = reconciler_of(harness)
+    around = [utcnow()]
     reconciler.run()
+    around.append(utcnow())
     first = searches(harness)[-1]
-    assert first == "project in (INC, PM, TEAM) AND updated >= -1445m ORDER BY created ASC", (
-        "no checkpoint yet: a day back, plus the overlap, rounded up to the minute"
-    )
+    day_back = {(t - timedelta(days=1, minutes=5)).strftime("%Y-%m-%d %H:%M") for t in around}
+    assert {f'project in (INC, PM, TEAM) AND updated >= "{d}" ORDER BY created ASC' for d in day_back} & {
+        first
+    }, "no checkpoint yet: a day back, plus the overlap, to the minute in the bot account's zone (UTC)"
     harness.jira_user("bob").update(ticket.key, summary="Checkout returns 503 errors")
     processor = processor_of(harness)
     apply = processor.apply
@@ -106,7 +110,8 @@ def test_the_window_reaches_back_from_the_checkpoint_with_an_overlap(harness) ->
     finally:
         processor.apply = apply
     assert failed.failed == [ticket.key] and f"FAILED {ticket.key}" in str(failed)
-    assert searches(harness)[-1].endswith("updated >= -6m ORDER BY created ASC")
+    window = (before - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M")
+    assert searches(harness)[-1].endswith(f'updated >= "{window}" ORDER BY created ASC')
     assert checkpoint(harness) == before, "kept, so the next run looks at the same window"
     retried = reconciler.run()
     assert [c.split(": ")[-1] for c in retried.changes] == ["title"]
