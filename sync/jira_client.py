@@ -9,6 +9,7 @@ work, where it is durable and honours Retry-After. Every failure comes out as `R
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -25,6 +26,7 @@ from bot.settings import Settings
 from sync.workflow import Transition, from_workflow_search
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 _ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]+-\d+|\d{4,}")
 _RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
 
@@ -39,7 +41,7 @@ class JiraGateway:
         self.url = settings.jira_url
         self._client: JIRA | None = None
         self._lock = threading.Lock()
-        self._workflows: dict[tuple[str, str], tuple[float, list[Transition]]] = {}
+        self._workflows: dict[tuple[str, str], tuple[float, list[Transition] | None]] = {}
         self._myself: dict[str, Any] | None = None
 
     def client(self) -> JIRA:
@@ -143,12 +145,27 @@ class JiraGateway:
         }
         self.rest("POST", f"issue/{key}/remotelink", body=body)
 
-    def workflow_transitions(self, project: str, issue_type: str) -> list[Transition]:
-        """The transitions of the workflow this project uses for this issue type (cached 10 min)."""
+    def workflow_transitions(self, project: str, issue_type: str) -> list[Transition] | None:
+        """The transitions of the workflow this project uses for this issue type, or None when Jira
+        will not show it (the workflow API is for administrators). Either answer is kept 10 minutes."""
         cache_key = (project, issue_type)
         cached = self._workflows.get(cache_key)
         if cached and cached[0] > time.monotonic():
             return cached[1]
+        try:
+            transitions = self._read_workflow(project, issue_type)
+        except (PermanentFailure, KeyError, IndexError, TypeError) as exc:
+            logger.info(
+                "workflow of %s/%s not readable (%s): walking the issues' own transitions",
+                project,
+                issue_type,
+                exc,
+            )
+            transitions = None
+        self._workflows[cache_key] = (time.monotonic() + 600, transitions)
+        return transitions
+
+    def _read_workflow(self, project: str, issue_type: str) -> list[Transition]:
         info = self.rest("GET", f"project/{project}")
         type_ids = [
             t["id"] for t in info.get("issueTypes", []) if t.get("name", "").lower() == issue_type.lower()
@@ -160,9 +177,7 @@ class JiraGateway:
         found = self.rest(
             "GET", "workflow/search", params={"workflowName": name, "expand": "transitions,statuses"}
         )
-        transitions = from_workflow_search((found.get("values") or [{}])[0])
-        self._workflows[cache_key] = (time.monotonic() + 600, transitions)
-        return transitions
+        return from_workflow_search((found.get("values") or [{}])[0])
 
 
 @contextmanager

@@ -13,7 +13,6 @@ from typing import Any
 
 from bot import incidents
 from bot.enums import Status
-from bot.jobs import PermanentFailure
 from bot.logs import bind
 from bot.models import Incident, JiraTicket, Job
 from sync.context import SyncContext, load
@@ -21,7 +20,14 @@ from sync.directory import Directory
 from sync.guards import BounceGuard
 from sync.jira_fields import description
 from sync.outbox import post_later
-from sync.workflow import INCIDENT_TO_JIRA_STATUS, Transition, from_issue_transitions, shortest_path
+from sync.workflow import (
+    INCIDENT_TO_JIRA_STATUS,
+    LIFECYCLE,
+    Transition,
+    from_issue_transitions,
+    next_hop,
+    shortest_path,
+)
 from views import messages
 
 logger = logging.getLogger(__name__)
@@ -76,27 +82,38 @@ class ChangePusher:
         self.jira.assign(ticket.key, account)
 
     def _status(self, incident: Incident, ticket: JiraTicket, status: Status) -> None:
+        """Along the workflow's shortest path; where Jira hides the workflow, hop by hop on the issue's
+        own transitions, each hop nearer the target. Either way, never through Closed."""
         target = INCIDENT_TO_JIRA_STATUS[status]
-        current = self.jira.issue(ticket.key, fields="status,issuetype,project")["fields"]
-        path = self._path(ticket, current, target)
-        if path is None:
+        fields = self.jira.issue(ticket.key, fields="status,issuetype,project")["fields"]
+        current = fields["status"]["name"]
+        workflow = self.jira.workflow_transitions(fields["project"]["key"], fields["issuetype"]["name"])
+        if workflow is None:
+            reached = self._walk(incident, ticket, current, target)
+        else:
+            path = shortest_path(workflow, current, target)
+            for hop in path or []:
+                self._take(incident, ticket, hop)
+            reached = path is not None
+        if not reached:
             self._report_unreachable(incident, ticket, target)
-            return
-        for hop in path:
-            self.guard.expect(incident.id, "status", hop.target)
-            self.jira.transition(ticket.key, hop.id)
 
-    def _path(self, ticket: JiraTicket, current: dict[str, Any], target: str) -> list[Transition] | None:
-        """The workflow's shortest path; when the workflow is hidden from us, one hop from here if any."""
-        status = current["status"]["name"]
-        try:
-            transitions = self.jira.workflow_transitions(
-                current["project"]["key"], current["issuetype"]["name"]
+    def _walk(self, incident: Incident, ticket: JiraTicket, current: str, target: str) -> bool:
+        for _ in range(len(LIFECYCLE)):
+            if current.lower() == target.lower():
+                return True
+            hop = next_hop(
+                from_issue_transitions(current, self.jira.transitions(ticket.key)), current, target
             )
-        except (PermanentFailure, KeyError, IndexError) as exc:  # the workflow API needs admin rights
-            logger.info("workflow of %s not readable (%s); using its transitions", ticket.key, exc)
-            transitions = from_issue_transitions(status, self.jira.transitions(ticket.key))
-        return shortest_path(transitions, status, target)
+            if hop is None:
+                return False
+            self._take(incident, ticket, hop)
+            current = hop.target
+        return current.lower() == target.lower()
+
+    def _take(self, incident: Incident, ticket: JiraTicket, hop: Transition) -> None:
+        self.guard.expect(incident.id, "status", hop.target)
+        self.jira.transition(ticket.key, hop.id)
 
     def _report_unreachable(self, incident: Incident, ticket: JiraTicket, target: str) -> None:
         logger.warning("incident %s: Jira %s has no path to status %s", incident.id, ticket.key, target)

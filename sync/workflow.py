@@ -110,3 +110,27 @@ def from_issue_transitions(current: str, available: list[dict]) -> list[Transiti
         )
         for t in available
     ]
+
+
+#: Jira statuses in lifecycle order, for walking a workflow the bot may not read (SPEC §4's statuses).
+LIFECYCLE = ("incoming", "pending resolution", "in progress", "reporter validation", "closed")
+
+
+def _distance(status: str, target: str) -> float:
+    """Steps along the lifecycle between two statuses; unknown statuses are infinitely far."""
+    names = (status.lower(), target.lower())
+    if any(name not in LIFECYCLE for name in names):
+        return float("inf")
+    return abs(LIFECYCLE.index(names[0]) - LIFECYCLE.index(names[1]))
+
+
+def next_hop(available: Iterable[Transition], current: str, target: str) -> Transition | None:
+    """Without the workflow: the transition to the target if there is one, else the one that brings the
+    issue strictly nearer along the lifecycle (never Closed on the way), else None."""
+    options = list(available)
+    direct = [t for t in options if t.target.lower() == target.lower()]
+    if direct:
+        return direct[0]
+    here = _distance(current, target)
+    nearer = [t for t in options if t.target.lower() != CLOSED and _distance(t.target, target) < here]
+    return min(nearer, key=lambda t: _distance(t.target, target)) if nearer else None

@@ -115,6 +115,10 @@ class JiraEmulator:
             for status in statuses:
                 self.state.statuses.id_for(status)
 
+    def hide_workflow_api(self, hidden: bool = True) -> None:
+        """Answer `workflow/search` with 403, as Jira does for an account that is not an administrator."""
+        self.state.workflow_api_visible = not hidden
+
     def set_link_types(self, names: list[str]) -> None:
         """The issue link type names the site offers."""
         self.state.set_link_types(names)

@@ -280,6 +280,8 @@ class Routes:
         return 200, search_legacy(self.state, request.method, request.query, request.body, request.account)
 
     def workflow_search(self, request: Request) -> Result:
+        if not self.state.workflow_api_visible:
+            raise JiraEmulatorError(403, ["You do not have permission to view workflows."])
         names = {n.lower() for n in split_list(request.query.get("workflowName"))}
         expand = {e.split(".")[0].lower() for e in split_list(request.query.get("expand"))}
         chosen = [wf for wf in self.state.workflows.values() if not names or wf.name.lower() in names]

@@ -52,6 +52,7 @@ class JiraState:
         self.issues: dict[str, dict[str, Any]] = {}
         self.issues_by_id: dict[str, dict[str, Any]] = {}
         self.statuses = StatusCatalog()
+        self.workflow_api_visible = True  # real sites show workflows to administrators only
         self.workflows: dict[str | None, Workflow] = default_workflows()
         self.link_types: list[dict[str, str]] = []
         self.listeners: list[Callable[[Change], None]] = []

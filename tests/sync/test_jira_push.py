@@ -241,3 +241,43 @@ def test_a_refused_change_is_explained_and_parked(harness, status) -> None:
     [failed] = harness.jobs(state="failed")
     assert failed.kind == "jira.push_changes" and "HTTP 400" in failed.last_error
     assert any("Jira refused a change" in t for t in harness.channel_texts(incident))
+
+
+def test_without_the_workflow_api_the_status_is_reached_hop_by_hop(harness) -> None:
+    harness.jira.hide_workflow_api()
+    incident = harness.declare(3)
+    harness.drain()
+    key = harness.ticket(incident).key
+    harness.update(incident, status="MITIGATED")
+    harness.drain()
+    assert harness.jira.issue(key)["status"] == "Reporter validation"
+    hops = [
+        r["json"]["transition"]["id"]
+        for r in harness.jira.requests_to("POST", f"/rest/api/2/issue/{key}/transitions")
+    ]
+    assert hops == ["21", "51"], "Start work (nearer), then Ask validation (the target)"
+    assert len(harness.jira.requests_to("GET", "/rest/api/2/workflow/search")) == 1, (
+        "a hidden workflow is not asked again"
+    )
+    assert harness.runtime.kv.get(bounce_key(incident.id, "status", "in progress")) == "1"
+
+
+def test_without_the_workflow_api_a_status_out_of_reach_is_reported_not_wandered_to(harness) -> None:
+    harness.jira.hide_workflow_api()
+    harness.jira.set_workflow(
+        ["Incoming", "in progress", "Code Review", "Reporter validation", "Closed"],
+        [
+            ("Start work", "Incoming", "in progress"),
+            ("Review", "in progress", "Code Review"),
+            ("Cancel", "Incoming", "Closed"),
+        ],
+    )
+    incident = harness.declare(3)
+    harness.drain()
+    key = harness.ticket(incident).key
+    harness.update(incident, status="MITIGATED")
+    harness.drain()
+    assert harness.jira.issue(key)["status"] == "in progress", (
+        "moved nearer, never into Code Review or Closed"
+    )
+    assert any("could not be moved to *Reporter validation*" in t for t in harness.channel_texts(incident))
