@@ -85,10 +85,6 @@ class ClosureReason(StrEnum):
     CANCELLED = "cancelled"
 
 
-def priority_label(priority: int) -> str:
-    return f"P{priority}"
-
-
 def is_critical(priority: int) -> bool:
     """P1–P3 get a channel and an announcement; P4–P5 only a ticket and a DM."""
     return priority <= 3

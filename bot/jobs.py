@@ -201,16 +201,6 @@ class JobQueue:
             session.commit()
         return next_at
 
-    def release(self, job: Job) -> None:
-        """Give a claimed job back untouched (shutdown before it could run)."""
-        with Session(self.engine) as session:
-            session.execute(
-                sa.update(Job)
-                .where(col(Job.id) == job.id, Job.locked_by == job.locked_by)
-                .values(state=PENDING, locked_by=None, locked_until=None, attempts=Job.attempts - 1)
-            )
-            session.commit()
-
     def _finish(self, job: Job, *, state: str, error: str | None) -> None:
         with Session(self.engine) as session:
             session.execute(

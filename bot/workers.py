@@ -43,9 +43,6 @@ class HandlerRegistry:
         except KeyError:
             raise PermanentFailure(f"no handler registered for job kind {kind!r}") from None
 
-    def kinds(self) -> list[str]:
-        return sorted(self._handlers)
-
 
 def run_one(queue: JobQueue, registry: HandlerRegistry, worker_id: str) -> bool:
     """Claim and run one job; False when there was nothing to do."""

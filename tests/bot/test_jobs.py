@@ -161,14 +161,6 @@ def test_expired_lease_is_claimed_again(engine) -> None:
     assert job.id == job_id and job.attempts == 2
 
 
-def test_release_gives_the_job_back(engine) -> None:
-    queue = JobQueue(engine)
-    [job_id] = add_jobs(engine, [("push", 1, "jira")])
-    queue.release(queue.claim("w"))
-    job = queue.claim("w")
-    assert job.id == job_id and job.attempts == 1
-
-
 WORKER_SCRIPT = Path(__file__).with_name("job_worker_process.py")
 
 
