@@ -28,9 +28,8 @@ from sandbox.slack import SlackEmulator
 from sync.context import SyncContext
 from sync.directory import Directory
 from sync.jira_client import JiraGateway
-from sync.jira_lag import LagNotices
 from sync.outbox import Kind
-from sync.postmortem import PostMortems, register_postmortem
+from sync.postmortem import PostMortems
 
 TIMELINE, SUMMARY, CATEGORY = "customfield_12700", "customfield_12699", "customfield_12369"
 
@@ -165,8 +164,6 @@ def rig(database_url: str) -> Iterator[Rig]:
         slack=runtime.slack,
         jira=runtime.jira,
     )
-    if Kind.CREATE_POSTMORTEM not in runtime.registry.kinds():  # until `sync.wire` registers them
-        register_postmortem(runtime.registry, ctx, Directory(ctx), LagNotices(ctx))
     yield Rig(runtime, ctx, slack, jira)
     runtime.engine.dispose()
     jira.stop()
