@@ -139,7 +139,7 @@ class ChangelogProcessor:
             return outcome
         raw_items = history.get("items")
         items = [i for i in raw_items if isinstance(i, dict)] if isinstance(raw_items, list) else []
-        author = _dict(history.get("author"))
+        author = as_dict(history.get("author"))
         own = self._own(author)
         who = _who(author)
         mapped = _last_per_field(c for c in (self._map(i, resolve=not own) for i in items) if c)
@@ -341,7 +341,7 @@ def _already(incident: Incident, change: Change) -> bool:
     return False
 
 
-def _dict(value: Any) -> dict[str, Any]:
+def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 

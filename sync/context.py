@@ -16,6 +16,7 @@ from bot.kv import KeyValueStore
 from bot.models import Incident
 from bot.rules import Policy
 from bot.settings import Settings
+from sync.slack_api import slack_call
 
 if TYPE_CHECKING:
     from sync.jira_client import JiraGateway
@@ -34,7 +35,8 @@ class SyncContext:
     def channel_url(self, channel_id: str) -> str:
         """The channel's permalink, from the workspace URL that auth.test gives (asked once)."""
         if self._workspace_url is None:
-            self._workspace_url = self.slack.auth_test().get("url") or "https://slack.com/"
+            with slack_call("auth.test"):
+                self._workspace_url = self.slack.auth_test().get("url") or "https://slack.com/"
         return f"{self._workspace_url.rstrip('/')}/archives/{channel_id}"
 
     @contextmanager

@@ -25,7 +25,6 @@ class Directory:
     def __init__(self, ctx: SyncContext) -> None:
         self.ctx = ctx
         self._unknown: dict[str, float] = {}  # Jira accounts with no visible e-mail, until when
-        self._unknown: dict[str, float] = {}  # Jira accounts with no visible e-mail, until when
 
     def jira_account(self, slack_id: str) -> str | None:
         """The Jira account of a Slack user, found by e-mail once and then cached."""

@@ -28,7 +28,8 @@ from sync.workflow import Transition, from_workflow_search
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 _ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]+-\d+|\d{4,}")
-_RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
+# 401 too: an expired or rotating token is waited out (doctor says why), never a reason to drop changes.
+_RETRYABLE = {401, 408, 409, 425, 429, 500, 502, 503, 504}
 
 
 class JiraGateway:
@@ -194,7 +195,7 @@ def translate_errors(what: str) -> Iterator[None]:
             raise RetryLater(detail, retry_after=_retry_after(exc.response)) from None
         SYNC_RESULTS.labels(target="jira", kind=kind, outcome="refused").inc()
         raise PermanentFailure(detail) from None
-    except (requests.ConnectionError, requests.Timeout) as exc:
+    except (requests.RequestException, ValueError) as exc:  # transport trouble, or a non-JSON answer
         SYNC_RESULTS.labels(target="jira", kind=kind, outcome="retry").inc()
         raise RetryLater(f"Jira {what} failed: {type(exc).__name__} (Jira unreachable)") from None
     SYNC_RESULTS.labels(target="jira", kind=kind, outcome="ok").inc()

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from bot.jobs import enqueue
 from bot.metrics import WEBHOOK_DELIVERIES
 from bot.models import Job, WebhookDelivery
-from sync.changelog import ChangelogProcessor, LinkedTicket, changelog_key, linked_ticket
+from sync.changelog import ChangelogProcessor, LinkedTicket, as_dict, changelog_key, linked_ticket
 from sync.context import SyncContext
 from sync.outbox import Kind
 
@@ -121,7 +121,7 @@ class WebhookIntake:
     def _record(self, identifier: str, payload: dict[str, Any]) -> JSONResponse:
         if payload.get("webhookEvent") not in HANDLED_EVENTS or not _changelog(payload):
             return _answer(200, "ignored", "not an issue update with a changelog")
-        issue = _dict(payload.get("issue"))
+        issue = as_dict(payload.get("issue"))
         ticket = self.links.lookup(_text(issue.get("id")), _text(issue.get("key")))
         if ticket is None:
             return _answer(200, "ignored", "issue not linked to an incident")
@@ -157,12 +157,12 @@ class WebhookApplier:
             delivery = session.get(WebhookDelivery, job.payload["identifier"])
             if delivery is None or delivery.state != "pending":
                 return
-            payload = _dict(json.loads(delivery.body))
+            payload = as_dict(json.loads(delivery.body))
         changelog = _changelog(payload)
         history = {
             "id": changelog.get("id"),
             "items": changelog.get("items"),
-            "author": _dict(payload.get("user")),
+            "author": as_dict(payload.get("user")),
         }
         outcome = self.processor.apply(ticket_id=job.payload["ticket_id"], history=history, door="webhook")
         logger.info(
@@ -182,7 +182,7 @@ class WebhookApplier:
 
 def _changelog(payload: dict[str, Any]) -> dict[str, Any]:
     """The payload's changelog when it has a Jira changelog id and a list of items, else {}."""
-    changelog = _dict(payload.get("changelog"))
+    changelog = as_dict(payload.get("changelog"))
     if changelog_key(changelog.get("id")) is None or not isinstance(changelog.get("items"), list):
         return {}
     return changelog
@@ -194,10 +194,6 @@ def _identifier(header: str | None, body: bytes) -> str:
         return header
     source = header.encode("utf-8", "replace") if header else body
     return "sha256:" + hashlib.sha256(source).hexdigest()
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any) -> str | None:
