@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot import incidents
-from bot.enums import KeyEventKind
+from bot.enums import KeyEventKind, Status
 from bot.errors import BotError, CloseRefused, InvalidInput
 from bot.models import Incident
 from bot.rules import check_can_close, check_can_update
@@ -96,12 +96,12 @@ class Submissions:
         check_can_update(
             incident, user, is_channel_member=is_member(client, incident, user, from_channel=None)
         )
+        form = state.update_form(view)
+        if form.status != incident.status and form.status in _LEAD_STATUSES:
+            action = "close" if form.status == Status.CLOSED else "create the post-mortem of"
+            check_can_close(incident, user, policy=self.runtime.policy, action=action)
         update = incidents.update(
-            session=session,
-            incident_id=incident.id,
-            actor_id=user,
-            form=state.update_form(view),
-            policy=self.runtime.policy,
+            session=session, incident_id=incident.id, actor_id=user, form=form, policy=self.runtime.policy
         )
         if update is None:
             raise InvalidInput({Block.MESSAGE: "Nothing changed: change a field or write a message."})
@@ -161,6 +161,10 @@ def _tell(client: WebClient, *, user: str, channel: str | None, text: str) -> No
         client.chat_postMessage(channel=user, text=text)
     except SlackApiError:
         logger.exception("could not tell %s about their submission", user)
+
+
+#: Statuses that only the incident's leads may set (SPEC §3: closing, creating the post-mortem).
+_LEAD_STATUSES = {Status.CLOSED.value, Status.POST_MORTEM.value}
 
 
 def _incident_id(view: dict[str, Any]) -> int:
