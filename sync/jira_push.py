@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlmodel import Session, col, select
+
 from bot import incidents
-from bot.enums import Status
+from bot.enums import Source, Status
 from bot.logs import bind
-from bot.models import Incident, JiraTicket, Job
+from bot.models import Incident, IncidentUpdate, JiraTicket, Job
 from sync.context import SyncContext, load
 from sync.directory import Directory
 from sync.guards import BounceGuard
@@ -45,10 +47,15 @@ class ChangePusher:
         with self.ctx.session() as session:
             incident = load(session, job.incident_id)
             ticket = incidents.ticket(session, incident.id)
+            overtaken = _changed_in_jira_since(session, incident.id, job.payload.get("update_id") or 0)
         if ticket is None:
             return  # the ticket is created from the incident's current state, which includes this change
         bind(jira=ticket.key)
-        changes: dict[str, list[Any]] = job.payload["changes"]
+        changes: dict[str, list[Any]] = {
+            name: change for name, change in job.payload["changes"].items() if name not in overtaken
+        }
+        if overtaken & set(job.payload["changes"]):
+            logger.info("incident %s: not pushing %s: changed in Jira since", incident.id, sorted(overtaken))
         self._fields(incident, ticket, changes)
         if "commander_id" in changes:
             self._assignee(incident, ticket, changes["commander_id"][1])
@@ -121,3 +128,14 @@ class ChangePusher:
             with self.ctx.session() as session:
                 post_later(session, incident, messages.jira_unreachable_status(ticket.key, target))
                 session.commit()
+
+
+def _changed_in_jira_since(session: Session, incident_id: int, update_id: int) -> set[str]:
+    """Fields a Jira change updated after this Slack change was made: Jira already holds a newer value,
+    which a late push (after an outage) must not overwrite."""
+    query = select(IncidentUpdate.changes).where(
+        IncidentUpdate.incident_id == incident_id,
+        col(IncidentUpdate.id) > update_id,
+        IncidentUpdate.source == Source.JIRA.value,
+    )
+    return {name for changes in session.exec(query) for name in changes}

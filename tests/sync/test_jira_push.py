@@ -281,3 +281,24 @@ def test_without_the_workflow_api_a_status_out_of_reach_is_reported_not_wandered
         "moved nearer, never into Code Review or Closed"
     )
     assert any("could not be moved to *Reporter validation*" in t for t in harness.channel_texts(incident))
+
+
+def test_a_late_push_does_not_overwrite_what_jira_changed_meanwhile(harness, webhook_url) -> None:
+    incident = harness.declare(3)
+    harness.drain()
+    key = harness.ticket(incident).key
+    harness.runtime.jira.myself()  # known before the outage, as in a bot that has been running a while
+    harness.jira.fail_with(status=503, retry_after=1, seconds=None)
+    harness.update(incident, title="Title typed in Slack during the outage", priority=2)
+    harness.drain()  # the push waits for Jira
+    delivered = len(harness.jira.webhook_deliveries)
+    harness.jira_user("bob").update(key, summary="Title Bob typed in Jira meanwhile")  # Jira's own change
+    harness.jira.wait_for(lambda: len(harness.jira.webhook_deliveries) > delivered, timeout=10)
+    harness.drain()
+    assert harness.incident(incident.id).title == "Title Bob typed in Jira meanwhile"
+    harness.jira.clear_faults()
+    harness.drain_all()
+    issue = harness.jira.issue(key)["fields"]
+    assert issue["summary"] == "Title Bob typed in Jira meanwhile", "the late push did not overwrite it"
+    assert issue["customfield_11064"]["value"] == "2", "the field Jira did not touch was still pushed"
+    assert harness.incident(incident.id).title == issue["summary"], "both sides agree"
