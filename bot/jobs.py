@@ -202,10 +202,11 @@ class JobQueue:
         return next_at
 
     def _finish(self, job: Job, *, state: str, error: str | None) -> None:
+        """Only while we still hold the claim: a job whose lease ran out belongs to its new holder."""
         with Session(self.engine) as session:
             session.execute(
                 sa.update(Job)
-                .where(col(Job.id) == job.id)
+                .where(col(Job.id) == job.id, Job.locked_by == job.locked_by)
                 .values(
                     state=state, finished_at=utcnow(), locked_by=None, locked_until=None, last_error=error
                 )

@@ -15,7 +15,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from jira import JIRA, JIRAError
@@ -92,6 +94,15 @@ class JiraGateway:
 
     def field_ids(self) -> set[str]:
         return self.call("fields", lambda jira: {field["id"] for field in jira.fields()})
+
+    def jql_time(self, moment: datetime) -> str:
+        """`YYYY-MM-DD HH:MM` as JQL reads an absolute date: in the time zone of the account asking
+        (ours, from /myself), floored to the minute (callers reach back far enough to cover that)."""
+        try:
+            zone = ZoneInfo(self.myself().get("timeZone") or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
     def create_issue(self, fields: dict[str, Any]) -> tuple[str, str]:
         """POST the issue; returns (id, key). One request: no project lookup, no prefetch."""

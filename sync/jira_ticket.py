@@ -49,7 +49,7 @@ class TicketCreation:
         self._record(incident, *found)
 
     def _made_earlier(self, incident: Incident, job: Job) -> tuple[str, str] | None:
-        since = (job.created_at - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M")
+        since = self.jira.jql_time(job.created_at - timedelta(minutes=5))
         project = project_key(incident, self.ctx.settings)
         page = self.jira.search(
             f'project = {project} AND created >= "{since}" ORDER BY created DESC',

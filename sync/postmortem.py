@@ -72,7 +72,7 @@ class PostMortems:
                 logger.info("incident %s: post-mortem already exists; nothing to create", incident.id)
                 return
             inputs = self._inputs(session, incident, with_channel=True)
-        found = self._made_earlier(incident)
+        found = self._made_earlier(incident) if job.attempts > 1 else None  # only a retry can have lost one
         if found is None:
             found = self.jira.create_issue(issue_fields(inputs, self.ctx.settings))
             logger.info("incident %s: created Jira post-mortem %s", incident.id, found[1])
@@ -96,7 +96,7 @@ class PostMortems:
         settings = self.ctx.settings
         field = settings.jira_postmortem_fields["incident_summary"]
         # A day of margin: Jira reads JQL dates in the searching user's time zone.
-        since = (incident.declared_at - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+        since = self.jira.jql_time(incident.declared_at - timedelta(days=1))
         jql = (
             f"project = {_quoted(settings.jira_postmortem_project_key)} "
             f"AND issuetype = {_quoted(settings.jira_postmortem_issue_type)} "

@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import col, select
 
@@ -93,7 +92,7 @@ class Reconciler:
     def _run(self) -> Report:
         started = utcnow()
         since = self._checkpoint()
-        window = self._jql_time(since - OVERLAP)
+        window = self.jira.jql_time(since - OVERLAP)
         settings = self.ctx.settings
         projects = sorted(
             {
@@ -177,15 +176,6 @@ class Reconciler:
             histories += values
             start += len(values)
         return histories
-
-    def _jql_time(self, moment: datetime) -> str:
-        """`YYYY-MM-DD HH:MM` as JQL reads it: in the time zone of the account asking (ours), floored
-        to the minute (the overlap covers the rounding)."""
-        try:
-            zone = ZoneInfo(self.jira.myself().get("timeZone") or "UTC")
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = ZoneInfo("UTC")
-        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
     def _checkpoint(self) -> datetime:
         with self.ctx.session() as session:
