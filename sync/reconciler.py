@@ -94,13 +94,8 @@ class Reconciler:
         since = self._checkpoint()
         window = self.jira.jql_time(since - OVERLAP)
         settings = self.ctx.settings
-        projects = sorted(
-            {
-                settings.raid_jira_project_key,
-                settings.jira_postmortem_project_key,
-                *(p for p in settings.teams.values() if p),
-            }
-        )
+        # The projects incident tickets live in (post-mortems are not tickets: their changes map to nothing).
+        projects = sorted({settings.raid_jira_project_key, *(p for p in settings.teams.values() if p)})
         # Ordered by creation, which never changes: an issue updated while we page cannot shift the
         # pages under us (ORDER BY updated would move it to the end and skip the issue after it).
         jql = f'project in ({", ".join(projects)}) AND updated >= "{window}" ORDER BY created ASC'
