@@ -102,7 +102,7 @@ class Outbox:
         self, session: Session, incident: Incident, update: IncidentUpdate, source: Source
     ) -> None:
         changes = update.changes
-        if source is not Source.JIRA:
+        if source is not Source.JIRA and update.event_type != "closed":  # a close gets its final message
             enqueue(
                 session, Kind.POST, lane=SLACK, incident_id=incident.id, payload={"summary_of": update.id}
             )

@@ -102,6 +102,4 @@ def _summary(session: Session, update_id: int) -> str | None:
         return None
     if update.event_type == "key_events":
         return messages.key_events_summary(update.author_id, update.changes)
-    if update.event_type == "closed":
-        return None  # the close job posts the final message
     return messages.change_summary(update.author_id, update.changes, update.message)
