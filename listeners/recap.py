@@ -29,7 +29,7 @@ def sync_state(session: Session, incident: Incident) -> str:
     return "; ".join(parts) or "in step"
 
 
-def recap(runtime: Runtime, session: Session, incident: Incident) -> str:
+def recap(session: Session, incident: Incident) -> str:
     return messages.status_recap(
         incident,
         ticket=incidents.ticket(session, incident.id),

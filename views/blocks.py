@@ -36,7 +36,6 @@ def input_block(
     *,
     optional: bool = False,
     hint: str | None = None,
-    dispatch: bool = False,
 ) -> Block:
     block: Block = {
         "type": "input",
@@ -47,8 +46,6 @@ def input_block(
     }
     if hint:
         block["hint"] = text(hint)
-    if dispatch:
-        block["dispatch_action"] = True
     return block
 
 
@@ -57,7 +54,6 @@ def text_input(
     initial: str | None = None,
     multiline: bool = False,
     max_length: int | None = None,
-    min_length: int | None = None,
     placeholder: str | None = None,
 ) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": Action.INPUT, "multiline": multiline}
@@ -65,8 +61,6 @@ def text_input(
         element["initial_value"] = initial
     if max_length:
         element["max_length"] = max_length
-    if min_length:
-        element["min_length"] = min_length
     if placeholder:
         element["placeholder"] = text(placeholder)
     return element
@@ -77,11 +71,10 @@ def static_select(
     *,
     initial: str | None = None,
     placeholder: str = "Choose…",
-    action_id: str = Action.INPUT,
 ) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "static_select",
-        "action_id": action_id,
+        "action_id": Action.INPUT,
         "options": options,
         "placeholder": text(placeholder),
     }
@@ -130,14 +123,10 @@ def datetime_picker(*, initial: int | None = None) -> dict[str, Any]:
     return element
 
 
-def button(
-    label: str, action_id: str, value: str, *, style: str | None = None, url: str | None = None
-) -> dict[str, Any]:
+def button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "button", "text": text(label), "action_id": action_id, "value": value}
     if style:
         element["style"] = style
-    if url:
-        element["url"] = url
     return element
 
 

@@ -25,8 +25,6 @@ class Action(StrEnum):
     KEY_EVENTS = "incident_key_events_open"
     POSTMORTEM = "incident_postmortem_create"
     CLOSE = "incident_close_open"
-    LINK = "incident_link"
-    PRIORITY_CHANGED = "declare_priority_changed"
     INPUT = "value"
 
 

@@ -34,7 +34,6 @@ def register(app: App, runtime: Runtime) -> None:
     app.action(Action.KEY_EVENTS.value)(buttons.key_events)
     app.action(Action.POSTMORTEM.value)(buttons.postmortem)
     app.action(Action.CLOSE.value)(buttons.close)
-    app.action(Action.LINK.value)(lambda ack: ack())
 
 
 class Buttons:

@@ -150,7 +150,7 @@ class IncidentCommand:
         self, *, ack: Reply, command: dict, client: WebClient, session: Session, argument: str
     ) -> None:
         incident = resolve(session, channel_id=command.get("channel_id"), reference=argument)
-        ack(recap(self.runtime, session, incident))
+        ack(recap(session, incident))
 
     def postmortem(
         self, *, ack: Reply, command: dict, client: WebClient, session: Session, argument: str
