@@ -12,6 +12,7 @@ from sqlmodel import Session
 from bot import incidents
 from bot.errors import NotAnIncidentChannel
 from bot.models import Incident
+from bot.rules import check_can_update
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,18 @@ def is_member(client: WebClient, incident: Incident, user_id: str, *, from_chann
     except SlackApiError as exc:
         logger.warning("membership check for %s in %s failed: %s", user_id, incident.channel_id, exc)
         return False
+
+
+def ensure_can_update(
+    client: WebClient, incident: Incident, user_id: str, *, from_channel: str | None
+) -> None:
+    """Raise NotAllowed unless the user may update; the reporter and commander need no Slack call."""
+    lead = user_id in (incident.reporter_id, incident.commander_id)
+    check_can_update(
+        incident,
+        user_id,
+        is_channel_member=lead or is_member(client, incident, user_id, from_channel=from_channel),
+    )
 
 
 def unexpected(error: BaseException) -> str:

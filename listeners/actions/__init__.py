@@ -13,8 +13,8 @@ from sqlmodel import Session
 from bot import incidents
 from bot.errors import BotError
 from bot.models import Incident
-from bot.rules import check_can_close, check_can_update
-from listeners.common import is_member, unexpected
+from bot.rules import check_can_close
+from listeners.common import ensure_can_update, unexpected
 from listeners.recap import request_postmortem
 from views import modals
 from views.ids import Action
@@ -67,9 +67,7 @@ class Buttons:
 
     def update(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient) -> None:
         def act(session: Session, incident: Incident, user: str, channel: str | None) -> None:
-            check_can_update(
-                incident, user, is_channel_member=is_member(client, incident, user, from_channel=None)
-            )
+            ensure_can_update(client, incident, user, from_channel=None)
             view = modals.update_modal(incident, channel_id=channel)
             client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -77,9 +75,7 @@ class Buttons:
 
     def key_events(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient) -> None:
         def act(session: Session, incident: Incident, user: str, channel: str | None) -> None:
-            check_can_update(
-                incident, user, is_channel_member=is_member(client, incident, user, from_channel=None)
-            )
+            ensure_can_update(client, incident, user, from_channel=None)
             events = incidents.key_events(session, incident.id)
             view = modals.key_events_modal(incident, events, channel_id=channel)
             client.views_open(trigger_id=body["trigger_id"], view=view)

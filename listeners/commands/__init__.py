@@ -13,8 +13,8 @@ from sqlmodel import Session
 from bot import incidents
 from bot.errors import BotError
 from bot.models import Incident
-from bot.rules import check_can_close, check_can_update
-from listeners.common import is_member, resolve, unexpected
+from bot.rules import check_can_close
+from listeners.common import ensure_can_update, resolve, unexpected
 from listeners.recap import recap, request_postmortem
 from views import messages, modals
 from views.ids import COMMAND
@@ -107,11 +107,7 @@ class IncidentCommand:
         """The incident the command is about, if this user may update it (else NotAllowed says who may)."""
         incident = resolve(session, channel_id=command.get("channel_id"), reference=argument)
         user = command["user_id"]
-        check_can_update(
-            incident,
-            user,
-            is_channel_member=is_member(client, incident, user, from_channel=command.get("channel_id")),
-        )
+        ensure_can_update(client, incident, user, from_channel=command.get("channel_id"))
         return incident
 
     def update(

@@ -15,8 +15,8 @@ from bot import incidents
 from bot.enums import KeyEventKind, Status
 from bot.errors import BotError, CloseRefused, InvalidInput
 from bot.models import Incident
-from bot.rules import check_can_close, check_can_update
-from listeners.common import is_member, unexpected
+from bot.rules import check_can_close
+from listeners.common import ensure_can_update, unexpected
 from views import messages, state
 from views.ids import Block, Callback, key_event_at
 
@@ -93,9 +93,7 @@ class Submissions:
 
     def update(self, session: Session, user: str, view: dict[str, Any], client: WebClient) -> FollowUp | None:
         incident = incidents.get(session, _incident_id(view))
-        check_can_update(
-            incident, user, is_channel_member=is_member(client, incident, user, from_channel=None)
-        )
+        ensure_can_update(client, incident, user, from_channel=None)
         form = state.update_form(view)
         if form.status != incident.status and form.status in _LEAD_STATUSES:
             action = "close" if form.status == Status.CLOSED else "create the post-mortem of"
@@ -112,9 +110,7 @@ class Submissions:
         self, session: Session, user: str, view: dict[str, Any], client: WebClient
     ) -> FollowUp | None:
         incident = incidents.get(session, _incident_id(view))
-        check_can_update(
-            incident, user, is_channel_member=is_member(client, incident, user, from_channel=None)
-        )
+        ensure_can_update(client, incident, user, from_channel=None)
         update = incidents.set_key_events(
             session=session, incident_id=incident.id, actor_id=user, events_in=state.key_events_form(view)
         )
