@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from bot import incidents
 from bot.enums import Status, is_critical
-from bot.jobs import enqueue
+from bot.jobs import PermanentFailure, enqueue
 from bot.models import Incident, JiraTicket, Job
 from sync.context import SyncContext, load
 from sync.directory import Directory
@@ -44,9 +44,22 @@ class TicketCreation:
                 channel_url=channel_url,
                 reporter_account=self.directory.jira_account(incident.reporter_id),
             )
-            found = self.jira.create_issue(fields)
+            found = self._create(incident, fields)
             logger.info("incident %s: created Jira ticket %s", incident.id, found[1])
         self._record(incident, *found)
+
+    def _create(self, incident: Incident, fields: dict) -> tuple[str, str]:
+        """Create the issue; if Jira refuses to let us set the reporter (no Modify Reporter permission,
+        or no reporter on the create screen), create it without rather than never."""
+        try:
+            return self.jira.create_issue(fields)
+        except PermanentFailure as exc:
+            if "reporter" not in fields or "reporter" not in str(exc).lower():
+                raise
+            logger.warning(
+                "incident %s: Jira refused the reporter (%s); creating without it", incident.id, exc
+            )
+            return self.jira.create_issue({k: v for k, v in fields.items() if k != "reporter"})
 
     def _made_earlier(self, incident: Incident, job: Job) -> tuple[str, str] | None:
         since = self.jira.jql_time(job.created_at - timedelta(minutes=5))

@@ -119,6 +119,10 @@ class JiraEmulator:
         """Answer `workflow/search` with 403, as Jira does for an account that is not an administrator."""
         self.state.workflow_api_visible = not hidden
 
+    def refuse_reporter(self, refused: bool = True) -> None:
+        """Answer a create that sets `reporter` with 400, as a site without Modify Reporter does."""
+        self.state.reporter_settable = not refused
+
     def set_link_types(self, names: list[str]) -> None:
         """The issue link type names the site offers."""
         self.state.set_link_types(names)

@@ -117,6 +117,10 @@ def create_issue(state: JiraState, author: str, body: Any) -> dict[str, Any]:
             errors["issuetype"] = "Specify a valid issue type" if type_in else "Specify an issue type"
         if not fields_in.get("summary") and "summary" not in update_in:
             errors["summary"] = "You must specify a summary of the issue."
+        if "reporter" in fields_in and not state.reporter_settable:
+            errors["reporter"] = (
+                "Field 'reporter' cannot be set. It is not on the appropriate screen, or unknown."
+            )
         try:
             values, comments = _new_values(state, {}, fields_in, update_in)
         except JiraEmulatorError as exc:

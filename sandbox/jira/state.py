@@ -53,6 +53,7 @@ class JiraState:
         self.issues_by_id: dict[str, dict[str, Any]] = {}
         self.statuses = StatusCatalog()
         self.workflow_api_visible = True  # real sites show workflows to administrators only
+        self.reporter_settable = True  # needs the Modify Reporter permission and the field on the screen
         self.workflows: dict[str | None, Workflow] = default_workflows()
         self.link_types: list[dict[str, str]] = []
         self.listeners: list[Callable[[Change], None]] = []

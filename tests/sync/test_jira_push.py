@@ -302,3 +302,17 @@ def test_a_late_push_does_not_overwrite_what_jira_changed_meanwhile(harness, web
     assert issue["summary"] == "Title Bob typed in Jira meanwhile", "the late push did not overwrite it"
     assert issue["customfield_11064"]["value"] == "2", "the field Jira did not touch was still pushed"
     assert harness.incident(incident.id).title == issue["summary"], "both sides agree"
+
+
+def test_a_site_that_refuses_the_reporter_still_gets_the_ticket(harness) -> None:
+    harness.jira.refuse_reporter()
+    incident = harness.declare(4, suggested_team_routing="Checkout")
+    harness.drain()
+    ticket = harness.ticket(incident)
+    creates = [
+        r for r in harness.jira.requests_to("POST", "/rest/api/2/issue") if r["path"].endswith("/issue")
+    ]
+    assert [r["status"] for r in creates] == [400, 201]
+    assert "reporter" in creates[0]["json"]["fields"] and "reporter" not in creates[1]["json"]["fields"]
+    assert harness.jira.issue(ticket.key)["fields"]["summary"] == "Checkout returns 500 errors"
+    assert not harness.jobs(state="failed")
