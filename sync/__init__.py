@@ -53,7 +53,7 @@ def wire(runtime: Runtime) -> SyncContext:
     registry.register(Kind.REFRESH_ANNOUNCEMENT, slack.refresh_announcement)
     registry.register(Kind.POST, slack.post)
     registry.register(Kind.NOTIFY_REPORTER, slack.notify_reporter)
-    registry.register(Kind.CLOSE_CHANNEL, slack.close_channel)
+    registry.register(Kind.ARCHIVE_CHANNEL, slack.archive_channel)
     registry.register(Kind.BOOKMARK, lambda job: bookmark(ctx, job))
     if ctx.jira is not None:
         _wire_jira(runtime, ctx)

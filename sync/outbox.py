@@ -25,7 +25,7 @@ class Kind(StrEnum):
     CREATE_CHANNEL = "slack.create_channel"
     REFRESH_ANNOUNCEMENT = "slack.refresh_announcement"
     POST = "slack.post"
-    CLOSE_CHANNEL = "slack.close_channel"
+    ARCHIVE_CHANNEL = "slack.archive_channel"
     NOTIFY_REPORTER = "slack.notify_reporter"
     BOOKMARK = "slack.bookmark"
     CREATE_TICKET = "jira.create_ticket"
@@ -124,13 +124,12 @@ class Outbox:
                 channel=self.announcements_channel,
             )
         if status and status[1] == Status.CLOSED.value:
-            enqueue(
-                session,
-                Kind.CLOSE_CHANNEL,
-                lane=SLACK,
-                incident_id=incident.id,
-                payload={"update_id": update.id, "archive": self.archive_on_close},
+            # Two jobs, so that a retried archive never posts the final message twice.
+            post_later(
+                session, incident, messages.closed_message(incident, incident.closure_reason, update.message)
             )
+            if self.archive_on_close:
+                enqueue(session, Kind.ARCHIVE_CHANNEL, lane=SLACK, incident_id=incident.id)
 
     def key_events(
         self, session: Session, *, incident: Incident, update: IncidentUpdate, source: Source

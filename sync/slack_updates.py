@@ -80,20 +80,14 @@ class SlackUpdates:
         with slack_call("chat.postMessage"):
             self.ctx.slack.chat_postMessage(channel=incident.reporter_id, text=text)
 
-    def close_channel(self, job: Job) -> None:
-        """Final message, then archive (configurable); both safe to repeat."""
+    def archive_channel(self, job: Job) -> None:
+        """Archive the closed incident's channel (after its final message, queued before this)."""
         with self.ctx.session() as session:
             incident = load(session, job.incident_id)
-            update = session.get(IncidentUpdate, job.payload.get("update_id"))
         if incident.channel_id is None:
             return
-        message = update.message if update else None
-        text = messages.closed_message(incident, incident.closure_reason, message)
-        with slack_call("chat.postMessage", tolerate={"is_archived"}):
-            self.ctx.slack.chat_postMessage(channel=incident.channel_id, text=text)
-        if job.payload.get("archive", True):
-            with slack_call("conversations.archive", tolerate={"already_archived"}):
-                self.ctx.slack.conversations_archive(channel=incident.channel_id)
+        with slack_call("conversations.archive", tolerate={"already_archived"}):
+            self.ctx.slack.conversations_archive(channel=incident.channel_id)
 
 
 def _summary(session: Session, update_id: int) -> str | None:
