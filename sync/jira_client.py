@@ -142,6 +142,24 @@ class JiraGateway:
             params["nextPageToken"] = page_token
         return self.rest("GET", "search/jql", params=params)
 
+    def find_issue(
+        self, jql: str, *, field: str, wanted: Callable[[Any], bool], max_pages: int = 20
+    ) -> tuple[str, str] | None:
+        """(id, key) of the first issue the JQL finds whose `field` satisfies `wanted`, following pages.
+
+        This is how a retried creation finds the issue an earlier attempt made but never heard back
+        about (the issue carries a marker in one of its fields)."""
+        token: str | None = None
+        for _ in range(max_pages):
+            page = self.search(jql, fields=field, page_token=token)
+            for issue in page.get("issues") or []:
+                if wanted((issue.get("fields") or {}).get(field)):
+                    return str(issue["id"]), issue["key"]
+            token = page.get("nextPageToken")
+            if not token:
+                return None
+        return None
+
     def account_for_email(self, email: str) -> str | None:
         """The Jira account whose e-mail is exactly this one (Jira's search also matches names)."""
         users = self.rest("GET", "user/search", params={"query": email, "maxResults": 20}) or []

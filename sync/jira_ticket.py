@@ -64,18 +64,14 @@ class TicketCreation:
     def _made_earlier(self, incident: Incident, job: Job) -> tuple[str, str] | None:
         since = self.jira.jql_time(job.created_at - timedelta(minutes=5))
         project = project_key(incident, self.ctx.settings)
-        page = self.jira.search(
+        found = self.jira.find_issue(
             f'project = {project} AND created >= "{since}" ORDER BY created DESC',
-            fields="description",
-            page_size=50,
+            field="description",
+            wanted=lambda text: marked_incident(text) == incident.id,
         )
-        for issue in page.get("issues", []):
-            if marked_incident((issue.get("fields") or {}).get("description")) == incident.id:
-                logger.info(
-                    "incident %s: found ticket %s made by an earlier attempt", incident.id, issue["key"]
-                )
-                return str(issue["id"]), issue["key"]
-        return None
+        if found:
+            logger.info("incident %s: found ticket %s made by an earlier attempt", incident.id, found[1])
+        return found
 
     def _record(self, incident: Incident, issue_id: str, key: str) -> None:
         with self.ctx.session() as session:

@@ -40,7 +40,6 @@ logger = logging.getLogger(__name__)
 
 LINK_TYPES = ("Relates", "Blocks", "Relates to")
 BOOKMARK_TITLE = "Post-mortem"
-SEARCH_PAGES = 20
 
 
 def register_postmortem(
@@ -102,21 +101,12 @@ class PostMortems:
             f"AND issuetype = {_quoted(settings.jira_postmortem_issue_type)} "
             f'AND created >= "{since}" ORDER BY created DESC'
         )
-        token = None
-        for _ in range(SEARCH_PAGES):
-            page = self.jira.search(jql, fields=field, page_token=token)
-            for issue in page.get("issues", []):
-                if marked_incident((issue.get("fields") or {}).get(field)) == incident.id:
-                    logger.info(
-                        "incident %s: found post-mortem %s made by an earlier attempt",
-                        incident.id,
-                        issue["key"],
-                    )
-                    return str(issue["id"]), issue["key"]
-            token = page.get("nextPageToken")
-            if not token:
-                return None
-        return None
+        found = self.jira.find_issue(
+            jql, field=field, wanted=lambda text: marked_incident(text) == incident.id
+        )
+        if found:
+            logger.info("incident %s: found post-mortem %s made by an earlier attempt", incident.id, found[1])
+        return found
 
     def _record(self, incident_id: int, issue_id: str, key: str) -> None:
         """The post-mortem row and its follow-up jobs, in one commit."""
