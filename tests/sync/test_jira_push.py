@@ -133,17 +133,23 @@ def test_changes_are_pushed_field_by_field_with_bounce_keys(harness) -> None:
     )
 
 
-def test_status_takes_the_shortest_path_and_sets_a_bounce_key_per_hop(harness) -> None:
+def mitigate(harness):
+    """Declare a P3, move it to Mitigated from Slack; return it, its key and the transitions sent."""
     incident = harness.declare(3)
     harness.drain()
     key = harness.ticket(incident).key
     harness.update(incident, status="MITIGATED")
     harness.drain()
-    assert harness.jira.issue(key)["status"] == "Reporter validation"
     hops = [
         r["json"]["transition"]["id"]
         for r in harness.jira.requests_to("POST", f"/rest/api/2/issue/{key}/transitions")
     ]
+    return incident, key, hops
+
+
+def test_status_takes_the_shortest_path_and_sets_a_bounce_key_per_hop(harness) -> None:
+    incident, key, hops = mitigate(harness)
+    assert harness.jira.issue(key)["status"] == "Reporter validation"
     assert hops == ["21", "51"], "Start work then Ask validation: two hops, by transition id"
     kv = harness.runtime.kv
     assert kv.get(bounce_key(incident.id, "status", "in progress")) == "1"
@@ -245,16 +251,8 @@ def test_a_refused_change_is_explained_and_parked(harness, status) -> None:
 
 def test_without_the_workflow_api_the_status_is_reached_hop_by_hop(harness) -> None:
     harness.jira.hide_workflow_api()
-    incident = harness.declare(3)
-    harness.drain()
-    key = harness.ticket(incident).key
-    harness.update(incident, status="MITIGATED")
-    harness.drain()
+    incident, key, hops = mitigate(harness)
     assert harness.jira.issue(key)["status"] == "Reporter validation"
-    hops = [
-        r["json"]["transition"]["id"]
-        for r in harness.jira.requests_to("POST", f"/rest/api/2/issue/{key}/transitions")
-    ]
     assert hops == ["21", "51"], "Start work (nearer), then Ask validation (the target)"
     assert len(harness.jira.requests_to("GET", "/rest/api/2/workflow/search")) == 1, (
         "a hidden workflow is not asked again"
@@ -272,11 +270,7 @@ def test_without_the_workflow_api_a_status_out_of_reach_is_reported_not_wandered
             ("Cancel", "Incoming", "Closed"),
         ],
     )
-    incident = harness.declare(3)
-    harness.drain()
-    key = harness.ticket(incident).key
-    harness.update(incident, status="MITIGATED")
-    harness.drain()
+    incident, key, _hops = mitigate(harness)
     assert harness.jira.issue(key)["status"] == "in progress", (
         "moved nearer, never into Code Review or Closed"
     )
