@@ -25,6 +25,15 @@ def job_states(rig: Rig, kind: str) -> list[tuple[str, int]]:
     return [(row.state, row.attempts) for row in rows]
 
 
+def creations_in_flight(rig: Rig) -> list[dict]:
+    """POST /issue requests Jira has received and not yet answered."""
+    return [
+        r
+        for r in rig.jira.requests_to("POST", "/rest/api/2/issue")
+        if r["path"].rstrip("/").endswith("/issue") and r["status"] is None
+    ]
+
+
 def declare(rig: Rig, user: str, priority: str, title: str, **extra: object) -> None:
     person = rig.slack_user(user)
     person.command("/incident", f"open {title}", channel_id=rig.general)
@@ -41,8 +50,8 @@ def test_a_bot_killed_mid_job_finishes_it_once_after_restart(tmp_path) -> None:
         )  # Jira client and alice's account warm
         rig.jira.add_latency(seconds=2.0, duration=None)
         declare(rig, "alice", "P4", "Search results are still slow", **{"Suggested team": "Checkout"})
-        # the second creation's first request is its POST: kill the bot while Jira is answering it
-        rig.slack.wait_for(lambda: ("running", 1) in job_states(rig, "jira.create_ticket"), timeout=15)
+        # kill the bot while Jira is answering the second creation's POST (logged on arrival, status unset)
+        rig.jira.wait_for(lambda: creations_in_flight(rig), timeout=15)
         assert rig.stop_bot(kill=True) == -9
         rig.jira.wait_for(lambda: len(rig.jira.issues) == 2, timeout=10)  # Jira finished the lost request
         rig.jira.clear_faults()
