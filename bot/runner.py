@@ -14,11 +14,11 @@ import time
 from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot import db
 from bot.app import Runtime
 from bot.http_server import HttpServer, build_app
+from bot.socket_mode import SocketModeHandler
 from bot.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
