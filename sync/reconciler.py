@@ -2,10 +2,13 @@
 
 It is the second door into the same changelog processor as the webhook, so a missed, late or
 duplicated delivery all end the same way. One runner at a time across processes (a Redis lock);
-the checkpoint moves only after a complete run (an issue that failed keeps it where it was), and each
-query reaches back a safety overlap. Results are paged in creation order, which an update made while
-we page cannot shuffle. The cost grows with the issues Jira reports as updated (pages of results),
-not with all incidents.
+the checkpoint moves only after a complete run (an issue that failed keeps it where it was, for up to
+`FAILED_RETRY_WINDOW`, so one broken issue cannot make every later query longer), and each query reaches
+back a safety overlap. It searches the projects the incidents' tickets are in, read from the tickets
+themselves: those projects exist (a mistyped team project cannot fail every run) and a ticket made before
+the team settings changed is still looked after. Results are paged in creation order, which an update
+made while we page cannot shuffle. The cost grows with the issues Jira reports as updated (pages of
+results), not with all incidents.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlmodel import col, select
 
 from bot.jobs import RetryLater
 from bot.metrics import RECONCILER_RUNS
-from bot.models import AppliedChangelog, Checkpoint, utcnow
+from bot.models import AppliedChangelog, Checkpoint, JiraTicket, utcnow
 from sync.changelog import ChangelogProcessor, changelog_key, history_id, linked_ticket
 from sync.context import SyncContext
 
@@ -29,6 +32,7 @@ CHECKPOINT = "reconciler"
 SLOT_KEY = "reconciler:interval-slot"
 OVERLAP = timedelta(minutes=5)
 FIRST_LOOK_BACK = timedelta(days=1)
+FAILED_RETRY_WINDOW = timedelta(hours=1)
 
 
 @dataclass
@@ -92,14 +96,15 @@ class Reconciler:
     def _run(self) -> Report:
         started = utcnow()
         since = self._checkpoint()
+        projects = self._ticket_projects()
+        report = Report()
+        if not projects:  # no incident has a ticket yet: nothing in Jira can concern us
+            self._save_checkpoint(started)
+            return report
         window = self.jira.jql_time(since - OVERLAP)
-        settings = self.ctx.settings
-        # The projects incident tickets live in (post-mortems are not tickets: their changes map to nothing).
-        projects = sorted({settings.raid_jira_project_key, *(p for p in settings.teams.values() if p)})
         # Ordered by creation, which never changes: an issue updated while we page cannot shift the
         # pages under us (ORDER BY updated would move it to the end and skip the issue after it).
         jql = f'project in ({", ".join(projects)}) AND updated >= "{window}" ORDER BY created ASC'
-        report = Report()
         token: str | None = None
         while True:
             page = self.jira.search(
@@ -111,11 +116,27 @@ class Reconciler:
             token = page.get("nextPageToken")
             if not token or page.get("isLast"):
                 break
-        if report.failed:  # keep the window: the next run replays what failed (the rest is deduplicated)
-            logger.warning("reconcile: %d issue(s) failed; the checkpoint stays", len(report.failed))
-        else:
+        if not report.failed:
             self._save_checkpoint(started)
+            return report
+        # Keep the window so the next run replays what failed (the rest is deduplicated), but only for
+        # so long: past it, a change to a still-failing issue is left to its next update.
+        oldest = started - FAILED_RETRY_WINDOW
+        logger.warning(
+            "reconcile: %s failed; retried at each run until %s",
+            ", ".join(report.failed),
+            (max(since, oldest) + FAILED_RETRY_WINDOW).isoformat(timespec="seconds"),
+        )
+        if since < oldest:
+            self._save_checkpoint(oldest)
         return report
+
+    def _ticket_projects(self) -> list[str]:
+        """The Jira projects of the incidents' tickets (post-mortems are not tickets: their changes map to
+        nothing), from the ticket keys."""
+        with self.ctx.session() as session:
+            keys = session.exec(select(JiraTicket.key).distinct()).all()
+        return sorted({key.rsplit("-", 1)[0] for key in keys if "-" in key})
 
     def _replay_safely(self, issue: dict[str, Any], report: Report) -> None:
         """One issue's failure (a bug, a refusal) is logged and reported; it does not stop the others."""

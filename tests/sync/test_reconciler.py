@@ -17,7 +17,7 @@ from bot.kv import KeyValueStore
 from bot.models import Checkpoint, utcnow
 from sandbox.jira import JiraUser
 from sandbox.rig import APP_TOKEN, BOT_TOKEN, JIRA_EMAIL, JIRA_TOKEN, WEBHOOK_SECRET
-from sync.reconciler import CHECKPOINT
+from sync.reconciler import CHECKPOINT, FAILED_RETRY_WINDOW
 from tests.conftest import REDIS_TEST_URL
 from tests.sync.webhook_support import (
     declared,
@@ -93,9 +93,9 @@ def test_the_window_reaches_back_from_the_checkpoint_with_an_overlap(harness) ->
     around.append(utcnow())
     first = searches(harness)[-1]
     day_back = {(t - timedelta(days=1, minutes=5)).strftime("%Y-%m-%d %H:%M") for t in around}
-    assert {f'project in (INC, TEAM) AND updated >= "{d}" ORDER BY created ASC' for d in day_back} & {
-        first
-    }, "no checkpoint yet: a day back, plus the overlap, to the minute in the bot account's zone (UTC)"
+    assert {f'project in (INC) AND updated >= "{d}" ORDER BY created ASC' for d in day_back} & {first}, (
+        "no checkpoint yet: a day back, plus the overlap, to the minute in the bot account's zone (UTC)"
+    )
     harness.jira_user("bob").update(ticket.key, summary="Checkout returns 503 errors")
     processor = processor_of(harness)
     apply = processor.apply
@@ -116,6 +116,44 @@ def test_the_window_reaches_back_from_the_checkpoint_with_an_overlap(harness) ->
     retried = reconciler.run()
     assert [c.split(": ")[-1] for c in retried.changes] == ["title"]
     assert checkpoint(harness) > before
+
+
+def test_an_issue_that_keeps_failing_holds_the_window_for_an_hour_at_most(harness) -> None:
+    _incident, ticket = declared(harness, webhooks=False)
+    reconciler = reconciler_of(harness)
+    reconciler.run()
+    harness.jira_user("bob").update(ticket.key, summary="Checkout returns 503 errors")
+    with harness.session() as session:  # the last complete run was three hours ago
+        row = session.get(Checkpoint, CHECKPOINT)
+        row.value = utcnow() - timedelta(hours=3)
+        session.add(row)
+        session.commit()
+    processor = processor_of(harness)
+    apply = processor.apply
+
+    def failing(**kwargs):
+        raise RuntimeError("a bug in one issue's replay")
+
+    processor.apply = failing
+    try:
+        started = utcnow()
+        assert reconciler.run().failed == [ticket.key]
+        ended = utcnow()
+    finally:
+        processor.apply = apply
+    assert started - FAILED_RETRY_WINDOW <= checkpoint(harness) <= ended - FAILED_RETRY_WINDOW
+    retried = reconciler.run()
+    assert [c.split(": ")[-1] for c in retried.changes] == ["title"], "still within the hour: replayed"
+
+
+def test_it_searches_the_projects_tickets_are_in_not_the_team_settings(harness) -> None:
+    reconciler = reconciler_of(harness)
+    assert str(reconciler.run()).startswith("reconcile: 0 updated issue(s)")
+    assert searches(harness) == [], "no ticket yet: nothing to ask Jira"
+    declared(harness, webhooks=False)
+    declared(harness, 4, webhooks=False, title="Card payments fail", suggested_team_routing="Payments")
+    reconciler.run()
+    assert searches(harness)[-1].startswith("project in (INC, TEAM) AND ")
 
 
 def test_paging_follows_next_page_tokens(harness) -> None:
@@ -213,6 +251,7 @@ def test_python_m_bot_reconcile_once_prints_what_it_applied(harness, database_ur
 
 
 def test_scheduled_runs_happen_once_per_interval_across_replicas(harness) -> None:
+    declared(harness, webhooks=False)  # a ticket, so that a run has something to ask Jira
     replicas = [reconciler_of(harness) for _ in range(3)]
     for replica in replicas:
         replica.ctx = dataclasses.replace(replica.ctx, kv=KeyValueStore.from_url(REDIS_TEST_URL))
