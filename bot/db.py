@@ -1,12 +1,16 @@
 """Database engine, sessions and the schema version check.
 
 SQLite (the default) gets WAL and a busy timeout so worker threads and the listener threads can
-share it; PostgreSQL is used as is. Migrations are Alembic's, shipped inside the package so that
-`pip install .` then `python -m bot db upgrade` works anywhere.
+share it, and its writers in this process take turns (`WriterTurns`); PostgreSQL is used as is.
+Migrations are Alembic's, shipped inside the package so that `pip install .` then
+`python -m bot db upgrade` works anywhere.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -34,6 +39,7 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        WriterTurns().attach(engine)
         return engine
     return sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
@@ -44,6 +50,69 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+class WriterTurns:
+    """One SQLite writer at a time in this process, in the order they asked, instead of SQLite's busy handler.
+
+    SQLite has one write lock. A writer that finds it taken sleeps in the busy handler, in steps growing
+    to 100 ms, and whoever asks while it sleeps gets the lock first: under load a Declare submission's
+    transaction lost the lock to worker after worker and waited 100-250 ms before it was acked. Here a
+    transaction takes a turn at its first write, in first-come order, and at commit or rollback hands it
+    straight to the next writer. Other processes (the CLI, a second bot) still meet the busy handler.
+    """
+
+    WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self._mutex = threading.Lock()
+        self._waiting: deque[threading.Event] = deque()
+        self._taken = False
+        self._timeout = timeout
+
+    def attach(self, engine: Engine) -> None:
+        sa.event.listen(engine, "before_cursor_execute", self._before_execute)
+        sa.event.listen(engine, "commit", self._after_transaction)
+        sa.event.listen(engine, "rollback", self._after_transaction)
+        sa.event.listen(engine, "checkin", self._checked_in)  # whatever happened, a pooled connection is idle
+
+    def take(self) -> bool:
+        """Wait for this thread's turn; False after the timeout (a thread writing on two connections at
+        once would wait for itself: it goes on, and SQLite's busy handler decides)."""
+        with self._mutex:
+            if not self._taken:
+                self._taken = True
+                return True
+            turn = threading.Event()
+            self._waiting.append(turn)
+        if turn.wait(self._timeout):
+            return True
+        with self._mutex:
+            if turn.is_set():  # handed over as the wait timed out
+                return True
+            self._waiting.remove(turn)
+        logger.warning("waited %.0f s for the SQLite writer's turn; going on without it", self._timeout)
+        return False
+
+    def give_back(self) -> None:
+        """Hand the turn to the longest-waiting writer, or free it."""
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self._taken = False
+
+    def _before_execute(self, conn: sa.Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not conn.info.get("writer_turn") and statement.lstrip()[:7].upper().startswith(self.WRITES):
+            conn.info["writer_turn"] = self.take()
+
+    def _after_transaction(self, conn: sa.Connection) -> None:
+        if conn.info.pop("writer_turn", False):
+            self.give_back()
+
+    def _checked_in(self, _dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop("writer_turn", False):
+            self.give_back()
 
 
 def alembic_config(engine: Engine) -> Config:
