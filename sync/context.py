@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
@@ -30,14 +30,19 @@ class SyncContext:
     policy: Policy
     slack: WebClient
     jira: JiraGateway | None
-    _workspace_url: str | None = None
+    _identity: dict[str, Any] | None = None
+
+    def slack_identity(self) -> dict[str, Any]:
+        """What auth.test says about the bot (workspace URL, bot user id), asked once."""
+        if self._identity is None:
+            with slack_call("auth.test"):
+                self._identity = dict(self.slack.auth_test().data)
+        return self._identity
 
     def channel_url(self, channel_id: str) -> str:
-        """The channel's permalink, from the workspace URL that auth.test gives (asked once)."""
-        if self._workspace_url is None:
-            with slack_call("auth.test"):
-                self._workspace_url = self.slack.auth_test().get("url") or "https://slack.com/"
-        return f"{self._workspace_url.rstrip('/')}/archives/{channel_id}"
+        """The channel's permalink, from the workspace URL."""
+        workspace = self.slack_identity().get("url") or "https://slack.com/"
+        return f"{workspace.rstrip('/')}/archives/{channel_id}"
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -1,6 +1,7 @@
 """Setting up a P1–P3 incident channel: create, topic, invite, announce and pin, then "channel done".
 
-Each step can run again after a failure: an existing channel or announcement is reused, and Slack's
+Each step can run again after a failure: an existing channel or announcement is reused (a channel this
+job made before it could record it too, found by name, creator and age), and Slack's
 `already_in_channel` / `already_pinned` answers count as success. The channel-done step (announcement
 recorded, notice and Jira ticket jobs enqueued) is one commit, made as soon as the announcement is
 posted, so a retry (say, of a failed pin) never posts a second announcement; the pin is then made on
@@ -12,11 +13,12 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from typing import Any
 
 from sqlmodel import Session
 
 from bot import incidents
-from bot.jobs import enqueue
+from bot.jobs import PermanentFailure, enqueue
 from bot.models import Incident, Job
 from sync.context import SyncContext, load
 from sync.outbox import JIRA, Kind, post_later
@@ -66,12 +68,37 @@ class ChannelSetup:
             with slack_call("conversations.create", tolerate={"name_taken"}) as outcome:
                 channel = self.ctx.slack.conversations_create(name=name, is_private=False)["channel"]
             if outcome.tolerated:
-                continue
+                channel = self._made_by_an_earlier_run(name, incident)
+                if channel is None:
+                    continue
             incident.channel_id, incident.channel_name = channel["id"], channel["name"]
             session.add(incident)
             session.commit()
             return
         raise RuntimeError(f"no free channel name for incident {incident.id} after 20 attempts")
+
+    def _made_by_an_earlier_run(self, name: str, incident: Incident) -> dict[str, Any] | None:
+        """The channel called `name` if this job made it and stopped before recording it (killed between
+        conversations.create and the commit): the bot made it, after the incident was declared. If Slack
+        will not list channels, the caller moves on to the next name, as for anyone else's channel."""
+        bot_user = self.ctx.slack_identity().get("user_id")
+        cursor: str | None = None
+        try:
+            while True:
+                with slack_call("conversations.list"):
+                    page = self.ctx.slack.conversations_list(
+                        types="public_channel", exclude_archived=True, limit=1000, cursor=cursor
+                    )
+                found = next((c for c in page.get("channels") or [] if c.get("name") == name), None)
+                if found is not None:
+                    made_after = float(found.get("created") or 0) >= incident.declared_at.timestamp() - 60
+                    return found if found.get("creator") == bot_user and made_after else None
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return None
+        except PermanentFailure as exc:
+            logger.warning("could not look for an unrecorded channel #%s: %s", name, exc)
+            return None
 
     def _topic_and_members(self, session: Session, incident: Incident) -> None:
         link = incidents.ticket(session, incident.id)
