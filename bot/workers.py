@@ -49,6 +49,7 @@ def run_one(queue: JobQueue, registry: HandlerRegistry, worker_id: str) -> bool:
     job = queue.claim(worker_id)
     if job is None:
         return False
+    WAKEUP.notify()  # there may be more: the next idle worker looks
     started = time.monotonic()
     with bound(incident=job.incident_id, job=job.id, kind=job.kind, attempt=job.attempts):
         _run(queue, registry, job)
@@ -118,7 +119,7 @@ class WorkerPool:
     def stop(self, timeout: float = 8.0) -> None:
         """Stop claiming, let in-flight jobs finish within the timeout (their lease covers the rest)."""
         self._stop.set()
-        WAKEUP.notify()
+        WAKEUP.notify_all()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))

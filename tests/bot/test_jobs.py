@@ -152,6 +152,41 @@ def test_workers_wake_at_once_on_commit(engine) -> None:
     assert latency < 1.0, f"woke after {latency:.3f}s"
 
 
+class CountingQueue(JobQueue):
+    """The real queue, counting claims: how many times workers went to the database."""
+
+    claims = 0
+
+    def claim(self, worker_id: str) -> Job | None:
+        self.claims += 1
+        return super().claim(worker_id)
+
+
+def test_a_commit_wakes_one_idle_worker_and_a_burst_gets_one_worker_per_job(engine) -> None:
+    queue = CountingQueue(engine)
+    together = threading.Barrier(3, timeout=5)  # broken unless three jobs run at the same time
+    ran: list[int] = []
+    registry = HandlerRegistry()
+    registry.register("ping", lambda job: ran.append(job.id))
+    registry.register("meet", lambda job: ran.append(together.wait()))
+    pool = WorkerPool(queue, registry, threads=4, poll_interval=30)
+    pool.start()
+    try:
+        wait_until(lambda: queue.claims >= 4)  # each worker found nothing and went idle
+        idle = queue.claims
+        add_jobs(engine, [("ping", None, "slack")])
+        wait_until(lambda: len(ran) == 1)
+        wait_until(lambda: queue.claims >= idle + 3)
+        # the woken worker's claim, its look for more once done, and the one it passed the wake-up to;
+        # not one per idle worker
+        assert queue.claims == idle + 3
+        add_jobs(engine, [("meet", n, "slack") for n in (1, 2, 3)])
+        wait_until(lambda: len(ran) == 4)
+    finally:
+        pool.stop()
+    assert not together.broken and states(engine) == dict.fromkeys(states(engine), "done")
+
+
 def test_expired_lease_is_claimed_again(engine) -> None:
     queue = JobQueue(engine, lease_seconds=0.2)
     [job_id] = add_jobs(engine, [("push", 1, "jira")])
