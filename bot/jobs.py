@@ -51,22 +51,24 @@ class Backoff:
 
 
 class Wakeup:
-    """Wakes one idle worker when a job is committed in this process.
+    """Wakes one idle worker per notice that a job was committed in this process.
 
     One, not all: with every idle worker woken, each commit sent them all to claim and all but one found
-    nothing, which was a third of the bot's CPU under load. A worker that does find a job wakes the next
-    (`run_one`), so a burst of jobs still gets as many workers as it has jobs. A wake-up with nobody
-    waiting is kept for the next worker to go idle, so a commit between a claim and the wait is not lost.
+    nothing, which was a third of the bot's CPU under load. A worker that does find a job gives notice
+    again (`run_one`), so a burst of jobs still gets as many workers as it has jobs. Notices are counted,
+    up to the number of waiting workers, so two that come together wake two workers; one given while no
+    worker waits is kept for the next to go idle, so a commit between a claim and the wait is not lost.
     """
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
-        self._signalled = False
+        self._notices = 0
+        self._waiting = 0
         self._everyone = 0
 
     def notify(self) -> None:
         with self._condition:
-            self._signalled = True
+            self._notices = min(self._notices + 1, max(self._waiting, 1))
             self._condition.notify()
 
     def notify_all(self) -> None:
@@ -78,8 +80,14 @@ class Wakeup:
     def wait(self, timeout: float) -> None:
         with self._condition:
             everyone = self._everyone
-            self._condition.wait_for(lambda: self._signalled or self._everyone != everyone, timeout=timeout)
-            self._signalled = False
+            self._waiting += 1
+            try:
+                self._condition.wait_for(
+                    lambda: self._notices > 0 or self._everyone != everyone, timeout=timeout
+                )
+                self._notices = max(self._notices - 1, 0)
+            finally:
+                self._waiting -= 1
 
 
 WAKEUP = Wakeup()

@@ -169,17 +169,18 @@ def test_a_commit_wakes_one_idle_worker_and_a_burst_gets_one_worker_per_job(engi
     registry = HandlerRegistry()
     registry.register("ping", lambda job: ran.append(job.id))
     registry.register("meet", lambda job: ran.append(together.wait()))
-    pool = WorkerPool(queue, registry, threads=4, poll_interval=30)
+    pool = WorkerPool(queue, registry, threads=8, poll_interval=30)
     pool.start()
     try:
-        wait_until(lambda: queue.claims >= 4)  # each worker found nothing and went idle
+        wait_until(lambda: queue.claims >= 8)  # each worker found nothing and went idle
         idle = queue.claims
         add_jobs(engine, [("ping", None, "slack")])
         wait_until(lambda: len(ran) == 1)
         wait_until(lambda: queue.claims >= idle + 3)
-        # the woken worker's claim, its look for more once done, and the one it passed the wake-up to;
-        # not one per idle worker
-        assert queue.claims == idle + 3
+        # the woken worker's claim, its look for more once done, and the one it passed the wake-up to
+        # (three), with room for a stray wake-up from elsewhere in the process; waking every idle worker
+        # made it nine
+        assert queue.claims <= idle + 5
         add_jobs(engine, [("meet", n, "slack") for n in (1, 2, 3)])
         wait_until(lambda: len(ran) == 4)
     finally:
