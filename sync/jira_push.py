@@ -95,13 +95,13 @@ class ChangePusher:
         fields = self.jira.issue(ticket.key, fields="status,issuetype,project")["fields"]
         current = fields["status"]["name"]
         workflow = self.jira.workflow_transitions(fields["project"]["key"], fields["issuetype"]["name"])
-        if workflow is None:
-            reached = self._walk(incident, ticket, current, target)
-        else:
-            path = shortest_path(workflow, current, target)
-            for hop in path or []:
+        path = shortest_path(workflow, current, target) if workflow else None
+        if path is not None:
+            for hop in path:
                 self._take(incident, ticket, hop)
-            reached = path is not None
+            reached = True
+        else:  # a hidden workflow, or one that shows no way there: the issue's own transitions decide
+            reached = self._walk(incident, ticket, current, target)
         if not reached:
             self._report_unreachable(incident, ticket, target)
 

@@ -170,9 +170,28 @@ def test_an_unreachable_status_is_reported_in_the_channel(harness) -> None:
     harness.drain()
     harness.update(incident, status="MITIGATED")
     harness.drain()
-    assert harness.jira.issue(harness.ticket(incident).key)["status"] == "Incoming"
+    # as near as the issue's own transitions go (as when the workflow is hidden), and the channel is told
+    assert harness.jira.issue(harness.ticket(incident).key)["status"] == "in progress"
     assert any("could not be moved to *Reporter validation*" in t for t in harness.channel_texts(incident))
     assert not harness.jobs(state="failed")
+
+
+def test_a_workflow_that_shows_no_way_leaves_the_issues_own_transitions_to_decide(harness) -> None:
+    statuses = ["Incoming", "in progress", "Reporter validation", "Closed"]
+    harness.jira.set_workflow(statuses, [("Start work", "Incoming", "in progress")])
+    incident = harness.declare(1)
+    harness.drain()
+    harness.update(incident, status="INVESTIGATING")
+    harness.drain()  # the bot read this workflow, and keeps it for a while
+    harness.jira.set_workflow(
+        statuses,
+        [("Start work", "Incoming", "in progress"), ("Validate", "in progress", "Reporter validation")],
+    )
+    # what the bot holds (an older answer) has no way to Reporter validation; the issue itself has one
+    harness.update(incident, status="MITIGATED")
+    harness.drain()
+    assert harness.jira.issue(harness.ticket(incident).key)["status"] == "Reporter validation"
+    assert not any("could not be moved" in t for t in harness.channel_texts(incident))
 
 
 def test_a_path_never_goes_through_closed(harness) -> None:
