@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,10 @@ class WriterTurns:
     SQLite has one write lock. A writer that finds it taken sleeps in the busy handler, in steps growing
     to 100 ms, and whoever asks while it sleeps gets the lock first: under load a Declare submission's
     transaction lost the lock to worker after worker and waited 100-250 ms before it was acked. Here a
-    transaction takes a turn at its first write, in first-come order, and at commit or rollback hands it
-    straight to the next writer. Other processes (the CLI, a second bot) still meet the busy handler.
+    transaction takes a turn at its first write, in first-come order, and hands it straight to the next
+    writer once its COMMIT or ROLLBACK has returned (the dialect's own calls are wrapped: SQLAlchemy's
+    commit event comes before the COMMIT) or its connection goes back to the pool. Other processes (the
+    CLI, a second bot) still meet the busy handler.
     """
 
     WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
@@ -69,12 +72,15 @@ class WriterTurns:
         self._waiting: deque[threading.Event] = deque()
         self._taken = False
         self._timeout = timeout
+        self._holder: Any = None  # the DBAPI connection whose transaction has the turn
+        self._went_on: set[int] = set()  # DBAPI connections that waited out the timeout in this transaction
 
     def attach(self, engine: Engine) -> None:
         sa.event.listen(engine, "before_cursor_execute", self._before_execute)
-        sa.event.listen(engine, "commit", self._after_transaction)
-        sa.event.listen(engine, "rollback", self._after_transaction)
-        sa.event.listen(engine, "checkin", self._checked_in)  # whatever happened, a pooled connection is idle
+        sa.event.listen(engine, "checkin", lambda dbapi_connection, _record: self._ended(dbapi_connection))
+        dialect = engine.dialect
+        for name in ("do_commit", "do_rollback"):
+            setattr(dialect, name, self._ending(getattr(dialect, name)))
 
     def take(self) -> bool:
         """Wait for this thread's turn; False after the timeout (a thread writing on two connections at
@@ -102,16 +108,30 @@ class WriterTurns:
             else:
                 self._taken = False
 
-    def _before_execute(self, conn: sa.Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not conn.info.get("writer_turn") and statement.lstrip()[:7].upper().startswith(self.WRITES):
-            conn.info["writer_turn"] = self.take()
+    def _before_execute(self, _conn: sa.Connection, cursor: Any, statement: str, *_args: Any) -> None:
+        dbapi_connection = cursor.connection
+        if dbapi_connection is self._holder or id(dbapi_connection) in self._went_on:
+            return
+        if statement.lstrip()[:7].upper().startswith(self.WRITES):
+            if self.take():
+                self._holder = dbapi_connection
+            else:
+                self._went_on.add(id(dbapi_connection))
 
-    def _after_transaction(self, conn: sa.Connection) -> None:
-        if conn.info.pop("writer_turn", False):
-            self.give_back()
+    def _ending(self, call: Callable[[Any], None]) -> Callable[[Any], None]:
+        def wrapped(dbapi_connection: Any) -> None:
+            try:
+                call(dbapi_connection)
+            finally:
+                self._ended(dbapi_connection)
 
-    def _checked_in(self, _dbapi_connection: Any, record: Any) -> None:
-        if record.info.pop("writer_turn", False):
+        return wrapped
+
+    def _ended(self, connection: Any) -> None:
+        dbapi_connection = getattr(connection, "dbapi_connection", connection)  # the pool's proxy, or itself
+        self._went_on.discard(id(dbapi_connection))
+        if dbapi_connection is self._holder:
+            self._holder = None
             self.give_back()
 
 

@@ -67,6 +67,25 @@ def test_a_rolled_back_or_abandoned_write_gives_its_turn_back(engine) -> None:
     assert time.monotonic() - started < 1
 
 
+def test_the_turn_is_given_back_at_commit_not_when_the_connection_is_closed(engine) -> None:
+    with engine.connect() as connection:
+        bump(connection, "busy")
+        connection.commit()
+        writer_done = threading.Event()
+
+        def write() -> None:
+            with engine.begin() as second:
+                bump(second, "late")
+            writer_done.set()
+
+        other = threading.Thread(target=write)
+        other.start()
+        assert writer_done.wait(5), "the other writer waited for this connection to close"
+        other.join()
+        bump(connection, "busy")  # and this connection can take a turn again
+        connection.commit()
+
+
 def test_a_thread_waiting_for_itself_goes_on_after_the_timeout(caplog) -> None:
     turns = db.WriterTurns(timeout=0.1)
     assert turns.take()
