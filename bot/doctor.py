@@ -32,6 +32,7 @@ def run_checks(settings: Settings) -> Iterator[Check]:
     if settings.jira_enabled:
         yield _guarded("jira", lambda: _jira_account(settings))
         yield _guarded("jira fields", lambda: _jira_fields(settings))
+        yield _guarded("jira projects", lambda: _jira_projects(settings))
 
 
 def _guarded(name: str, check: Callable[[], str]) -> Check:
@@ -86,3 +87,14 @@ def _jira_fields(settings: Settings) -> str:
     if missing:
         raise ValueError("unknown in Jira's /field: " + ", ".join(missing))
     return f"all {len(wanted)} configured field ids exist"
+
+
+def _jira_projects(settings: Settings) -> str:
+    from sync.jira_client import JiraGateway
+
+    known = JiraGateway(settings).project_keys()
+    wanted = settings.jira_projects()
+    missing = [f"{name}={key}" for name, key in wanted.items() if key not in known]
+    if missing:
+        raise ValueError("no such project in Jira (or hidden from this account): " + ", ".join(missing))
+    return f"all {len(wanted)} configured projects exist"

@@ -172,6 +172,15 @@ class Settings(BaseSettings):
         """Jira sync runs only when both flags are on and a site is configured."""
         return self.enable_jira and self.enable_raid and bool(self.jira_url)
 
+    def jira_projects(self) -> dict[str, str]:
+        """Each Jira project the settings name, by the variable that names it."""
+        projects = {
+            "RAID_JIRA_PROJECT_KEY": self.raid_jira_project_key,
+            "JIRA_POSTMORTEM_PROJECT_KEY": self.jira_postmortem_project_key,
+        }
+        projects.update({f"TEAMS[{team}]": key for team, key in self.teams.items() if key})
+        return projects
+
     def missing_credentials(self) -> list[str]:
         """What `run` still needs, each with where to get it."""
         missing = []

@@ -95,6 +95,10 @@ class JiraGateway:
     def field_ids(self) -> set[str]:
         return self.call("fields", lambda jira: {field["id"] for field in jira.fields()})
 
+    def project_keys(self) -> set[str]:
+        """The keys of the projects our account can see."""
+        return {p["key"] for p in self.rest("GET", "project") or [] if isinstance(p, dict) and p.get("key")}
+
     def jql_time(self, moment: datetime) -> str:
         """`YYYY-MM-DD HH:MM` as JQL reads an absolute date: in the time zone of the account asking
         (ours, from /myself), floored to the minute (callers reach back far enough to cover that)."""

@@ -4,11 +4,11 @@ It is the second door into the same changelog processor as the webhook, so a mis
 duplicated delivery all end the same way. One runner at a time across processes (a Redis lock);
 the checkpoint moves only after a complete run (an issue that failed keeps it where it was, for up to
 `FAILED_RETRY_WINDOW`, so one broken issue cannot make every later query longer), and each query reaches
-back a safety overlap. It searches the projects the incidents' tickets are in, read from the tickets
-themselves: those projects exist (a mistyped team project cannot fail every run) and a ticket made before
-the team settings changed is still looked after. Results are paged in creation order, which an update
-made while we page cannot shuffle. The cost grows with the issues Jira reports as updated (pages of
-results), not with all incidents.
+back a safety overlap. It searches the projects incident tickets can be in: those of the stored tickets
+(one made under an earlier TEAMS setting is still looked after) and the configured ones (where a moved
+ticket may have gone), less any Jira does not know, which would make Jira refuse the whole query.
+Results are paged in creation order, which an update made while we page cannot shuffle. The cost grows
+with the issues Jira reports as updated (pages of results), not with all incidents.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class Reconciler:
     def _run(self) -> Report:
         started = utcnow()
         since = self._checkpoint()
-        projects = self._ticket_projects()
+        projects = self._projects()
         report = Report()
         if not projects:  # no incident has a ticket yet: nothing in Jira can concern us
             self._save_checkpoint(started)
@@ -131,12 +131,22 @@ class Reconciler:
             self._save_checkpoint(oldest)
         return report
 
-    def _ticket_projects(self) -> list[str]:
-        """The Jira projects of the incidents' tickets (post-mortems are not tickets: their changes map to
-        nothing), from the ticket keys."""
+    def _projects(self) -> list[str]:
+        """Where incident tickets can be (post-mortems are not tickets: their changes map to nothing)."""
         with self.ctx.session() as session:
             keys = session.exec(select(JiraTicket.key).distinct()).all()
-        return sorted({key.rsplit("-", 1)[0] for key in keys if "-" in key})
+        if not keys:
+            return []
+        settings = self.ctx.settings
+        wanted = {key.rsplit("-", 1)[0] for key in keys if "-" in key}
+        wanted |= {settings.raid_jira_project_key, *(key for key in settings.teams.values() if key)}
+        known = self.jira.project_keys()
+        if wanted - known:
+            logger.warning(
+                "reconcile: Jira has no project %s (or hides it from us); not searched",
+                ", ".join(sorted(wanted - known)),
+            )
+        return sorted(wanted & known)
 
     def _replay_safely(self, issue: dict[str, Any], report: Report) -> None:
         """One issue's failure (a bug, a refusal) is logged and reported; it does not stop the others."""

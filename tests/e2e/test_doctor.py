@@ -1,4 +1,4 @@
-"""`python -m bot doctor` against the emulators: every check passes, and a wrong field id is named."""
+"""`python -m bot doctor` against the emulators: every check passes; a wrong field id or project is named."""
 
 from __future__ import annotations
 
@@ -32,11 +32,23 @@ def test_doctor_checks_slack_jira_and_the_field_ids(tmp_path) -> None:
         )
         healthy = doctor(rig)
         assert healthy.returncode == 0, healthy.stdout + healthy.stderr
-        for check in ("database", "slack: auth.test ok", "jira: /myself ok", "jira fields: all"):
+        for check in (
+            "database",
+            "slack: auth.test ok",
+            "jira: /myself ok",
+            "jira fields: all",
+            "jira projects: all",
+        ):
             assert f"ok   {check}" in healthy.stdout
-        wrong = doctor(rig, JIRA_FIELD_PRIORITY="customfield_99999", SLACK_BOT_TOKEN="xoxb-not-the-token")
+        wrong = doctor(
+            rig,
+            JIRA_FIELD_PRIORITY="customfield_99999",
+            SLACK_BOT_TOKEN="xoxb-not-the-token",
+            TEAMS='{"Payments": "TEAM", "Ghost": "NOPE"}',
+        )
         assert wrong.returncode == 1
         assert "FAIL jira fields" in wrong.stdout and "JIRA_FIELD_PRIORITY=customfield_99999" in wrong.stdout
+        assert "FAIL jira projects" in wrong.stdout and "TEAMS[Ghost]=NOPE" in wrong.stdout
         assert "FAIL slack" in wrong.stdout and "invalid_auth" in wrong.stdout
         assert "xoxb-not-the-token" not in wrong.stdout + wrong.stderr, "secrets never printed"
     finally:

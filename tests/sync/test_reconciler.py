@@ -23,6 +23,7 @@ from tests.sync.webhook_support import (
     declared,
     jira_lines,
     jira_writes,
+    other_harness,
     post,
     processor_of,
     reconciler_of,
@@ -93,7 +94,8 @@ def test_the_window_reaches_back_from_the_checkpoint_with_an_overlap(harness) ->
     around.append(utcnow())
     first = searches(harness)[-1]
     day_back = {(t - timedelta(days=1, minutes=5)).strftime("%Y-%m-%d %H:%M") for t in around}
-    assert {f'project in (INC) AND updated >= "{d}" ORDER BY created ASC' for d in day_back} & {first}, (
+    expected = {f'project in (INC, TEAM) AND updated >= "{d}" ORDER BY created ASC' for d in day_back}
+    assert first in expected, (
         "no checkpoint yet: a day back, plus the overlap, to the minute in the bot account's zone (UTC)"
     )
     harness.jira_user("bob").update(ticket.key, summary="Checkout returns 503 errors")
@@ -146,14 +148,22 @@ def test_an_issue_that_keeps_failing_holds_the_window_for_an_hour_at_most(harnes
     assert [c.split(": ")[-1] for c in retried.changes] == ["title"], "still within the hour: replayed"
 
 
-def test_it_searches_the_projects_tickets_are_in_not_the_team_settings(harness) -> None:
-    reconciler = reconciler_of(harness)
-    assert str(reconciler.run()).startswith("reconcile: 0 updated issue(s)")
+def test_it_searches_ticket_and_configured_projects_that_jira_knows(
+    harness, database_url, emulators, caplog
+) -> None:
+    assert str(reconciler_of(harness).run()).startswith("reconcile: 0 updated issue(s)")
     assert searches(harness) == [], "no ticket yet: nothing to ask Jira"
-    declared(harness, webhooks=False)
-    declared(harness, 4, webhooks=False, title="Card payments fail", suggested_team_routing="Payments")
-    reconciler.run()
-    assert searches(harness)[-1].startswith("project in (INC, TEAM) AND ")
+    _incident, ticket = declared(
+        harness, 4, webhooks=False, title="Card payments fail", suggested_team_routing="Payments"
+    )
+    assert ticket.key.startswith("TEAM-")
+    harness.jira_user("bob").update(ticket.key, summary="Card payments fail in Spain")
+    # the team no longer has a project, and a new team's project key is mistyped
+    with other_harness(database_url, emulators, teams={"Payments": None, "Ghost": "NOPE"}) as later:
+        report = reconciler_of(later).run()
+    assert searches(harness)[-1].startswith("project in (INC, TEAM) AND "), "NOPE would be a 400"
+    assert [c.split(": ")[-1] for c in report.changes] == ["title"]
+    assert "Jira has no project NOPE" in caplog.text
 
 
 def test_paging_follows_next_page_tokens(harness) -> None:
