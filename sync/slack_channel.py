@@ -1,11 +1,12 @@
 """Setting up a P1–P3 incident channel: create, topic, invite, announce and pin, then "channel done".
 
-Each step can run again after a failure: an existing channel or announcement is reused (a channel this
-job made before it could record it too, found by name, creator and age), and Slack's
-`already_in_channel` / `already_pinned` answers count as success. The channel-done step (announcement
-recorded, notice and Jira ticket jobs enqueued) is one commit, made as soon as the announcement is
-posted, so a retry (say, of a failed pin) never posts a second announcement; the pin is then made on
-every run, and the notice waits for it because it queues behind this job in the incident's lane.
+Each step can run again after a failure: an existing channel or announcement is reused (a channel
+this job made before it could record it too, found among the bot's channels by name, creator and age),
+and Slack's `already_in_channel` / `already_pinned` answers count as success. The channel-done step
+(announcement recorded, notice and Jira ticket jobs enqueued) is one commit, made as soon as the
+announcement is posted, so a retry (say, of a failed pin) never posts a second announcement; the pin is
+then made on every run, and the notice waits for it because it queues behind this job in the incident's
+lane.
 """
 
 from __future__ import annotations
@@ -63,12 +64,15 @@ class ChannelSetup:
             self.ctx.slack.pins_add(channel=incident.channel_id, timestamp=incident.announcement_ts)
 
     def _create(self, session: Session, incident: Incident) -> None:
+        earlier: dict[str, dict[str, Any]] | None = None  # read at the first name_taken only
         for attempt in range(1, 21):
             name = channel_name(incident, attempt)
             with slack_call("conversations.create", tolerate={"name_taken"}) as outcome:
                 channel = self.ctx.slack.conversations_create(name=name, is_private=False)["channel"]
             if outcome.tolerated:
-                channel = self._made_by_an_earlier_run(name, incident)
+                if earlier is None:
+                    earlier = self._made_by_an_earlier_run(incident)
+                channel = earlier.get(name)
                 if channel is None:
                     continue
             incident.channel_id, incident.channel_name = channel["id"], channel["name"]
@@ -77,28 +81,30 @@ class ChannelSetup:
             return
         raise RuntimeError(f"no free channel name for incident {incident.id} after 20 attempts")
 
-    def _made_by_an_earlier_run(self, name: str, incident: Incident) -> dict[str, Any] | None:
-        """The channel called `name` if this job made it and stopped before recording it (killed between
-        conversations.create and the commit): the bot made it, after the incident was declared. If Slack
-        will not list channels, the caller moves on to the next name, as for anyone else's channel."""
+    def _made_by_an_earlier_run(self, incident: Incident) -> dict[str, dict[str, Any]]:
+        """Channels, by name, that this job may have made and not recorded (killed between
+        conversations.create and the commit): made by the bot after the incident was declared. They are
+        among the bot's own channels (a creator is a member), which `users.conversations` lists without
+        paging through the whole workspace. If Slack will not say, there are none: the next name is used."""
         bot_user = self.ctx.slack_identity().get("user_id")
+        since = incident.declared_at.timestamp() - 60
+        found: dict[str, dict[str, Any]] = {}
         cursor: str | None = None
         try:
             while True:
-                with slack_call("conversations.list"):
-                    page = self.ctx.slack.conversations_list(
+                with slack_call("users.conversations"):
+                    page = self.ctx.slack.users_conversations(
                         types="public_channel", exclude_archived=True, limit=1000, cursor=cursor
                     )
-                found = next((c for c in page.get("channels") or [] if c.get("name") == name), None)
-                if found is not None:
-                    made_after = float(found.get("created") or 0) >= incident.declared_at.timestamp() - 60
-                    return found if found.get("creator") == bot_user and made_after else None
+                for channel in page.get("channels") or []:
+                    if channel.get("creator") == bot_user and float(channel.get("created") or 0) >= since:
+                        found[channel.get("name")] = channel
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
-                    return None
+                    return found
         except PermanentFailure as exc:
-            logger.warning("could not look for an unrecorded channel #%s: %s", name, exc)
-            return None
+            logger.warning("could not list the bot's channels to find unrecorded ones: %s", exc)
+            return {}
 
     def _topic_and_members(self, session: Session, incident: Incident) -> None:
         link = incidents.ticket(session, incident.id)

@@ -202,10 +202,25 @@ def open_(state: SlackState, params: Params) -> dict[str, Any]:
 
 @METHODS("conversations.list")
 def list_(state: SlackState, params: Params) -> dict[str, Any]:
+    chosen = _of_types(state, params, state.conversations.values())
+    page, meta = paginate([conversation_json(state, c) for c in chosen], params)
+    return {"channels": page, "response_metadata": meta}
+
+
+@METHODS("users.conversations")
+def users_conversations(state: SlackState, params: Params) -> dict[str, Any]:
+    """The conversations a user (by default the caller, here the bot) is a member of."""
+    user = params.text("user") or state.bot_user_id
+    mine = [c for c in state.conversations.values() if user in c.members or (c.is_im and c.user == user)]
+    page, meta = paginate([conversation_json(state, c) for c in _of_types(state, params, mine)], params)
+    return {"channels": page, "response_metadata": meta}
+
+
+def _of_types(state: SlackState, params: Params, conversations: Any) -> list[Conversation]:
     types = set(params.ids("types") or ["public_channel"])
-    chosen = [
+    return [
         conv
-        for conv in state.conversations.values()
+        for conv in conversations
         if (
             "im" in types
             if conv.is_im
@@ -213,8 +228,6 @@ def list_(state: SlackState, params: Params) -> dict[str, Any]:
         )
         and not (params.flag("exclude_archived") and conv.archived)
     ]
-    page, meta = paginate([conversation_json(state, c) for c in chosen], params)
-    return {"channels": page, "response_metadata": meta}
 
 
 @METHODS("conversations.history")

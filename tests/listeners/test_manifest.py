@@ -43,7 +43,7 @@ SCOPES: dict[str, tuple[frozenset[str], ...]] = {
     "conversations.setTopic": (frozenset({"channels:manage"}), frozenset({"channels:write.topic"})),
     "conversations.members": (frozenset({"channels:read"}),),
     "conversations.info": (frozenset({"channels:read"}),),
-    "conversations.list": (frozenset({"channels:read"}),),  # public channels only (types=public_channel)
+    "users.conversations": (frozenset({"channels:read"}),),  # public channels only (types=public_channel)
     "conversations.join": (frozenset({"channels:join"}),),
     "conversations.open": (frozenset({"im:write"}),),
     "pins.add": (frozenset({"pins:write"}),),

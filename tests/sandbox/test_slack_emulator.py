@@ -147,6 +147,24 @@ def test_chat_update_edits_in_place(emu: SlackEmulator, client: WebClient) -> No
     )
 
 
+def test_users_conversations_lists_the_bots_channels_page_by_page(
+    emu: SlackEmulator, client: WebClient
+) -> None:
+    made = [client.conversations_create(name=f"inc-{n}")["channel"]["id"] for n in range(3)]
+    emu.add_channel("random", members=["U1"])  # someone else's, without the bot
+    client.conversations_archive(channel=made[2])
+    seen, cursor = [], None
+    while True:
+        page = client.users_conversations(
+            types="public_channel", exclude_archived=True, limit=1, cursor=cursor
+        )
+        seen += [(c["name"], c["creator"]) for c in page["channels"]]
+        cursor = page["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [("inc-0", emu.bot_user_id), ("inc-1", emu.bot_user_id)]
+
+
 def test_pins_and_bookmarks(emu: SlackEmulator, client: WebClient) -> None:
     channel_id = client.conversations_create(name="inc-2")["channel"]["id"]
     ts = client.chat_postMessage(channel=channel_id, text="announcement")["ts"]
