@@ -32,6 +32,14 @@ class NotAllowed(BotError):
     """A refusal that says who may do it."""
 
 
+class MembershipUnknown(BotError):
+    def __init__(self, channel_id: str) -> None:
+        super().__init__(
+            f"Slack did not confirm in time that you are a member of <#{channel_id}>, which updating "
+            "needs: please try again."
+        )
+
+
 class CloseRefused(BotError):
     def __init__(self, reasons: list[str]) -> None:
         super().__init__("The incident cannot be closed yet:\n" + "\n".join(f"• {r}" for r in reasons))

@@ -6,15 +6,16 @@ import logging
 import uuid
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session
 
 from bot import incidents
-from bot.errors import NotAnIncidentChannel
+from bot.errors import MembershipUnknown, NotAnIncidentChannel
 from bot.models import Incident
 from bot.rules import check_can_update
 
 logger = logging.getLogger(__name__)
+MEMBERSHIP_TIMEOUT = 2.0  # seconds; Slack wants the ack within 3
 
 
 def resolve(session: Session, *, channel_id: str | None, reference: str | None) -> Incident:
@@ -31,16 +32,25 @@ def is_member(client: WebClient, incident: Incident, user_id: str, *, from_chann
     """Whether the user is in the incident channel.
 
     A slash command typed in the channel proves it without a call (only members can post there);
-    a button click does not (anyone may look into a public channel), so buttons pass `None`.
+    a button click does not (anyone may look into a public channel), so buttons pass `None`. The call
+    runs before the ack, so it gets `MEMBERSHIP_TIMEOUT`, not the client's; if Slack does not answer by
+    then the user is asked to try again (MembershipUnknown) rather than refused or kept waiting.
     """
     if not incident.channel_id:
         return False
     if from_channel == incident.channel_id:
         return True
+    quick = WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=MEMBERSHIP_TIMEOUT,
+        ssl=client.ssl,
+        proxy=client.proxy,
+    )
     try:
         cursor = None
         while True:
-            page = client.conversations_members(channel=incident.channel_id, cursor=cursor, limit=1000)
+            page = quick.conversations_members(channel=incident.channel_id, cursor=cursor, limit=1000)
             if user_id in page.get("members", []):
                 return True
             cursor = page.get("response_metadata", {}).get("next_cursor")
@@ -49,6 +59,9 @@ def is_member(client: WebClient, incident: Incident, user_id: str, *, from_chann
     except SlackApiError as exc:
         logger.warning("membership check for %s in %s failed: %s", user_id, incident.channel_id, exc)
         return False
+    except (SlackClientError, OSError) as exc:  # a timeout, or Slack out of reach
+        logger.warning("membership check for %s in %s got no answer: %r", user_id, incident.channel_id, exc)
+        raise MembershipUnknown(incident.channel_id) from None
 
 
 def ensure_can_update(

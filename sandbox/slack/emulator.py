@@ -226,6 +226,13 @@ class SlackEmulator:
             queue = self.state.faults.setdefault(method, deque())
             queue.extend(Fault("ratelimited", retry_after) for _ in range(times))
 
+    def slow(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next `times` calls of `method` are answered after `seconds`."""
+        with self.state.lock:
+            self.state.faults.setdefault(method, deque()).extend(
+                Fault("", delay=seconds) for _ in range(times)
+            )
+
     def fail(self, method: str, error: str, times: int = 1) -> None:
         """The next `times` calls of `method` answer `{"ok": false, "error": error}`."""
         with self.state.lock:

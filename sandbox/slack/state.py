@@ -74,10 +74,12 @@ class ViewEvent:
 
 @dataclass
 class Fault:
-    """An injected failure for the next call of a method: a 429 (`retry_after`) or an error string."""
+    """An injected fault for the next call of a method: a 429 (`retry_after`), an error string, or a
+    delay before the call is answered as usual (`delay`, with no error)."""
 
     error: str
     retry_after: int | None = None
+    delay: float = 0.0
 
 
 class SlackState:

@@ -147,6 +147,10 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.calls.append(call)
             fault = state.take_fault(method) if method in METHODS else None
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)  # a slow Slack: then the usual answer
+            fault = None
+        with state.lock:
             status, headers = 200, {"X-Slack-Req-Id": f"req-{len(state.calls)}"}
             if method not in METHODS:
                 body: dict[str, Any] = {"ok": False, "error": "unknown_method"}

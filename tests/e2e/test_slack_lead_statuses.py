@@ -1,4 +1,5 @@
-"""Closing and moving to post-mortem through the Update modal are for the incident's leads only."""
+"""Who may change what through the Update modal: closing and the post-mortem are for the incident's leads
+only; a member whose membership Slack does not confirm in time is asked to try again."""
 
 from __future__ import annotations
 
@@ -19,3 +20,18 @@ def test_a_plain_channel_member_cannot_close_or_start_the_postmortem_by_update(r
             f"may {action} this incident."
         }
     assert update(rig, "alice", incident, {"Status": "Closed"}).errors is None, "the commander may"
+
+
+def test_a_membership_check_slack_does_not_answer_in_time_asks_to_try_again(rig: Rig) -> None:
+    incident = declare(rig, "alice", "Checkout is down for everyone", "P3")
+    assert update(rig, "alice", incident, {"Commander": "U0BOB"}).errors is None  # bob joins the channel
+    rig.slack.wait_for(lambda: "U0BOB" in rig.slack.channels[incident.channel]["members"], timeout=10)
+    assert update(rig, "bob", incident, {"Commander": "U0ALICE"}).errors is None  # bob stays a member only
+    rig.slack.slow("conversations.members", seconds=5)
+    ack = update(rig, "bob", incident, {"Title": "Checkout is down for everyone in Spain"})
+    assert ack.latency < 3, "acked within Slack's limit though the check got no answer"
+    assert ack.errors == {
+        "status": f"Slack did not confirm in time that you are a member of <#{incident.channel}>, "
+        "which updating needs: please try again."
+    }
+    assert update(rig, "bob", incident, {"Title": "Checkout is down for everyone in Spain"}).errors is None
