@@ -92,9 +92,9 @@ def _jira_fields(settings: Settings) -> str:
 def _jira_projects(settings: Settings) -> str:
     from sync.jira_client import JiraGateway
 
-    known = JiraGateway(settings).project_keys()
+    jira = JiraGateway(settings)
     wanted = settings.jira_projects()
-    missing = [f"{name}={key}" for name, key in wanted.items() if key not in known]
+    missing = [f"{name}={key}" for name, key in wanted.items() if not jira.has_project(key)]
     if missing:
         raise ValueError("no such project in Jira (or hidden from this account): " + ", ".join(missing))
     return f"all {len(wanted)} configured projects exist"

@@ -46,6 +46,7 @@ class JiraGateway:
         self._lock = threading.Lock()
         self._workflows: dict[tuple[str, str], tuple[float, list[Transition] | None]] = {}
         self._myself: dict[str, Any] | None = None
+        self._projects: set[str] = set()
 
     def client(self) -> JIRA:
         with self._lock:
@@ -95,9 +96,16 @@ class JiraGateway:
     def field_ids(self) -> set[str]:
         return self.call("fields", lambda jira: {field["id"] for field in jira.fields()})
 
-    def project_keys(self) -> set[str]:
-        """The keys of the projects our account can see."""
-        return {p["key"] for p in self.rest("GET", "project") or [] if isinstance(p, dict) and p.get("key")}
+    def has_project(self, key: str) -> bool:
+        """Whether Jira has this project and shows it to us (`GET project/{key}`); a yes is remembered."""
+        if key in self._projects:
+            return True
+        try:
+            self.rest("GET", f"project/{key}")
+        except PermanentFailure:  # 404: no such project; 403: hidden from this account
+            return False
+        self._projects.add(key)
+        return True
 
     def jql_time(self, moment: datetime) -> str:
         """`YYYY-MM-DD HH:MM` as JQL reads an absolute date: in the time zone of the account asking

@@ -140,7 +140,7 @@ class Reconciler:
         settings = self.ctx.settings
         wanted = {key.rsplit("-", 1)[0] for key in keys if "-" in key}
         wanted |= {settings.raid_jira_project_key, *(key for key in settings.teams.values() if key)}
-        known = self.jira.project_keys()
+        known = {key for key in wanted if self.jira.has_project(key)}
         if wanted - known:
             logger.warning(
                 "reconcile: Jira has no project %s (or hides it from us); not searched",
