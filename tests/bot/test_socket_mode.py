@@ -13,13 +13,10 @@ from slack_sdk import WebClient
 from bot.socket_mode import SocketModeHandler
 from sandbox.slack import SlackEmulator, SlackUser
 
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
-
 
 @pytest.fixture
-def connected(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SlackEmulator, SocketModeHandler]]:
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
+def connected() -> Iterator[tuple[SlackEmulator, SocketModeHandler]]:
+    """(The proxy variables WebClient would follow are removed for the whole run in tests/conftest.py.)"""
     emulator = SlackEmulator().start()
     emulator.add_user("U1", name="alice", email="alice@example.com", real_name="Alice")
     app = App(token="xoxb-sandbox", client=WebClient(token="xoxb-sandbox", base_url=emulator.api_url))

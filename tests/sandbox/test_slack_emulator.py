@@ -26,15 +26,6 @@ from websockets.sync.client import connect as ws_connect
 from sandbox.slack import SlackEmulator, SlackUser
 from sandbox.slack.forms import InputRejected
 
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """WebClient takes HTTP(S)_PROXY from the environment and ignores NO_PROXY."""
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-
 
 @pytest.fixture
 def emu() -> Iterator[SlackEmulator]:
@@ -422,19 +413,16 @@ def build_app(emu: SlackEmulator, received: dict[str, Any]) -> App:
 @pytest.fixture(scope="module")
 def bolt() -> Iterator[BoltSetup]:
     """One emulator and one connected Bolt app for the module: connecting and closing cost ~1 s."""
-    with pytest.MonkeyPatch.context() as env:
-        for name in PROXY_VARS:
-            env.delenv(name, raising=False)
-        emulator = SlackEmulator().start()
-        emulator.add_user("U1", name="alice", email="alice@example.com", real_name="Alice")
-        emulator.add_user("U2", name="bob", email="bob@example.com", real_name="Bob")
-        received: dict[str, Any] = {}
-        handler = SocketModeHandler(build_app(emulator, received), app_token="xapp-sandbox")
-        handler.connect()
-        emulator.wait_connected(timeout=5)
-        yield BoltSetup(emulator, handler, received)
-        handler.close()
-        emulator.stop()
+    emulator = SlackEmulator().start()
+    emulator.add_user("U1", name="alice", email="alice@example.com", real_name="Alice")
+    emulator.add_user("U2", name="bob", email="bob@example.com", real_name="Bob")
+    received: dict[str, Any] = {}
+    handler = SocketModeHandler(build_app(emulator, received), app_token="xapp-sandbox")
+    handler.connect()
+    emulator.wait_connected(timeout=5)
+    yield BoltSetup(emulator, handler, received)
+    handler.close()
+    emulator.stop()
 
 
 def test_socket_mode_handler_connects_through_the_emulator(bolt: BoltSetup) -> None:
