@@ -2,7 +2,8 @@
 
 The real `jira` client talks to it over HTTP; tests drive people's actions through `JiraUser`,
 inspect `issues`/`requests`/`webhook_deliveries`, and inject faults. Everything here is glue: the
-store is `state.py`, changes are `issues.py`, REST is `rest.py`/`routes.py`, delivery `webhooks.py`.
+store is `state.py`, changes are `issues.py`, REST is `rest.py`/`routes.py`, quotas `ratelimit.py`,
+delivery `webhooks.py`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from .faults import Faults
+from .ratelimit import RateLimits
 from .render import issue_json
 from .rest import Api
 from .server import Listener
@@ -50,9 +52,12 @@ class JiraEmulator:
         for key in projects:
             self.state.add_project(key)
         self.faults = Faults()
+        self.limits = RateLimits()
         self._log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
-        self.api = Api(self.state, self.faults, self._record, bot_account_id=bot_account_id, pat=pat)
+        self.api = Api(
+            self.state, self.faults, self._record, limits=self.limits, bot_account_id=bot_account_id, pat=pat
+        )
         self._listener = Listener(self.api, host, port)
         self._sender = WebhookSender(retry_delays=webhook_retry_delays)
         self.state.listeners.append(self._on_change)
@@ -197,6 +202,24 @@ class JiraEmulator:
         """Sleep `seconds` before each request for `duration` (None: until cleared)."""
         self.faults.add_latency(seconds, duration)
 
+    def rate_limit(self, requests_per_second: float | None, retry_after: int = 1) -> None:
+        """Answer REST requests past `requests_per_second` in any sliding second with Jira's 429.
+
+        Only admitted requests fill the window; refused ones get `Retry-After: <retry_after>` and
+        `RateLimit-Reason: jira-quota-global-based`. None lifts the limit.
+        """
+        self.limits.limit(requests_per_second, retry_after)
+
+    def throttle_issue_writes(self, times: int = 1, retry_after: int = 1) -> None:
+        """Answer the next `times` PUT/POST/DELETE under `issue/<key or id>` with a 429 that has
+        `Retry-After: <retry_after>` and `RateLimit-Reason: jira-per-issue-on-write`."""
+        self.limits.throttle_issue_writes(times, retry_after)
+
+    @property
+    def rate_limited_count(self) -> int:
+        """How many 429s `rate_limit` and `throttle_issue_writes` have sent (not reset by `clear_faults`)."""
+        return self.limits.refused
+
     def refuse_connections(self, seconds: float | None = 5.0) -> None:
         """Close the listening socket (and open connections); reopen on the same port after `seconds`."""
         with self._refuse_lock:
@@ -216,8 +239,9 @@ class JiraEmulator:
                 self._listener.open()
 
     def clear_faults(self) -> None:
-        """End every fault now (and listen again if connections were being refused)."""
+        """End every fault and rate limit now (and listen again if connections were being refused)."""
         self.faults.clear()
+        self.limits.clear()
         with self._refuse_lock:
             if self._reopen_timer is not None:
                 self._reopen_timer.cancel()
@@ -237,20 +261,40 @@ class JiraEmulator:
 
     @property
     def dropped_webhooks(self) -> list[dict[str, Any]]:
-        """Deliveries lost by `resume_webhooks(drop=True)`."""
+        """Deliveries lost by `resume_webhooks(drop=True)`: url, headers, body (bytes)."""
         return list(self._sender.dropped)
 
     def redeliver(self, index: int) -> None:
         """Send `webhook_deliveries[index]` again with the same identifier (a duplicate delivery)."""
         self._sender.redeliver(index)
 
+    def hold_webhooks(self) -> None:
+        """Hold new webhooks back until released, to deliver them late or out of order."""
+        self._sender.hold()
+
+    def held_webhooks(self) -> list[dict[str, Any]]:
+        """Held webhooks, oldest first: index, webhookEvent, issue_key, changelog_id (or None),
+        identifier (`X-Atlassian-Webhook-Identifier`) and body (parsed JSON).
+
+        Indices count from 0 in each hold (up to `release_all_webhooks`) and are not reused within it.
+        """
+        return self._sender.held()
+
+    def release_webhook(self, index: int) -> None:
+        """Send one held webhook now, signed and retried as usual; the rest stay held (IndexError if none)."""
+        self._sender.release(index)
+
+    def release_all_webhooks(self, order: list[int] | None = None) -> None:
+        """Stop holding and send every held webhook, in `order` (each held index once) or as they came."""
+        self._sender.release_all(order)
+
     def pause_webhooks(self) -> None:
         """Hold webhooks until `resume_webhooks`."""
-        self._sender.pause()
+        self.hold_webhooks()
 
     def resume_webhooks(self, drop: bool = False) -> None:
-        """Send held webhooks, or lose them (`drop=True`, a missed webhook the reconciler must catch)."""
-        self._sender.resume(drop)
+        """Send held webhooks in order, or lose them (`drop=True`, a missed webhook for the reconciler)."""
+        self._sender.release_all(drop=drop)
 
     def _on_change(self, change: Change) -> None:
         """Build the webhook body at the moment of the change (called under the state lock)."""

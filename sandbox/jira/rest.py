@@ -1,4 +1,4 @@
-"""REST dispatch: version prefixes, authentication, faults, the request log and Jira's error bodies.
+"""REST dispatch: version prefixes, authentication, faults, rate limits, the request log, Jira's errors.
 
 Transport-free on purpose: `handle()` takes a method, path, headers and raw body and returns a
 `Response`, so the HTTP server stays a thin adapter and a bad request can only ever become a JSON
@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from .errors import JiraEmulatorError
 from .faults import Faults
 from .jql import JqlError
+from .ratelimit import RateLimits
 from .routes import Request, Routes
 from .state import JiraState
 
@@ -56,11 +57,13 @@ class Api:
         faults: Faults,
         log: Callable[[dict[str, Any]], None],
         *,
+        limits: RateLimits,
         bot_account_id: str,
         pat: str | None,
     ) -> None:
         self.state = state
         self.faults = faults
+        self.limits = limits
         self.log = log
         self.bot_account_id = bot_account_id
         self.pat = pat
@@ -112,6 +115,10 @@ class Api:
             if failure.retry_after is not None:
                 response.headers["Retry-After"] = str(int(failure.retry_after))
             return response
+        throttle = self.limits.check(method, path)
+        if throttle is not None:
+            headers = {"Retry-After": str(throttle.retry_after), "RateLimit-Reason": throttle.reason}
+            return Response(429, {"errorMessages": ["Rate limit exceeded."]}, headers)
         if raw_body.strip():
             try:
                 entry["json"] = json.loads(raw_body)

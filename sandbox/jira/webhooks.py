@@ -1,14 +1,16 @@
-"""Jira Cloud webhook delivery: signed, in order, retried, recorded, and able to be lost on purpose.
+"""Jira Cloud webhook delivery: signed, in order, retried, recorded, and able to be held or lost on purpose.
 
 A background thread sends so REST requests never wait on the receiver. Each delivery keeps one
 `X-Atlassian-Webhook-Identifier` across its retries (the receiver's dedupe key); retries follow
 Atlassian's policy (408, 409, 425, 429, 5xx, connection failures) with short, configurable delays.
+Held deliveries can be released one by one in any order, since Jira does not promise delivery order.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import queue
 import threading
@@ -36,6 +38,19 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def _describe(index: int, job: _Job) -> dict[str, Any]:
+    """A held delivery as a test picks it: by event, issue and changelog id rather than raw bytes."""
+    body = json.loads(job.body)
+    return {
+        "index": index,
+        "webhookEvent": body.get("webhookEvent"),
+        "issue_key": (body.get("issue") or {}).get("key"),
+        "changelog_id": (body.get("changelog") or {}).get("id"),
+        "identifier": job.headers["X-Atlassian-Webhook-Identifier"],
+        "body": body,
+    }
+
+
 class WebhookSender:
     """Queue and deliver webhook bodies to the configured URL, recording every attempt."""
 
@@ -46,8 +61,9 @@ class WebhookSender:
         self.secret: str | None = None
         self.deliveries: list[dict[str, Any]] = []
         self.dropped: list[dict[str, Any]] = []
-        self._held: list[_Job] = []
-        self._paused = False
+        self._held: dict[int, _Job] = {}
+        self._holding = False
+        self._next_index = 0
         self._lock = threading.Lock()
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._stop = threading.Event()
@@ -82,8 +98,9 @@ class WebhookSender:
             if self.secret:
                 headers["X-Hub-Signature"] = sign(self.secret, body)
             job = _Job(self.url, body, headers)
-            if self._paused:
-                self._held.append(job)
+            if self._holding:
+                self._held[self._next_index] = job
+                self._next_index += 1
             else:
                 self._queue.put(job)
 
@@ -93,16 +110,33 @@ class WebhookSender:
         headers = {k: v for k, v in past["headers"].items() if k != "X-Atlassian-Webhook-Retry"}
         self._queue.put(_Job(past["url"], past["body"], headers))
 
-    def pause(self) -> None:
-        """Hold new deliveries until `resume`."""
+    def hold(self) -> None:
+        """Keep new deliveries back, each under an index counted from 0, until `release_all`."""
         with self._lock:
-            self._paused = True
+            self._holding = True
 
-    def resume(self, drop: bool = False) -> None:
-        """Send what was held (in order), or lose it for good with `drop=True` (a missed webhook)."""
+    def held(self) -> list[dict[str, Any]]:
+        """The deliveries held back, oldest first (see `_describe`)."""
         with self._lock:
-            held, self._held, self._paused = self._held, [], False
-            for job in held:
+            return [_describe(index, job) for index, job in self._held.items()]
+
+    def release(self, index: int) -> None:
+        """Send one held delivery now (after any already queued); the others stay held."""
+        with self._lock:
+            job = self._held.pop(index, None)
+            if job is None:
+                raise IndexError(f"no held webhook #{index} (held: {list(self._held)})")
+            self._queue.put(job)
+
+    def release_all(self, order: list[int] | None = None, drop: bool = False) -> None:
+        """Stop holding: send every held delivery in `order` (None: as they came), or lose them all."""
+        with self._lock:
+            indices = list(self._held) if order is None else list(order)
+            if sorted(indices) != sorted(self._held):
+                raise ValueError(f"order {order} must list each held webhook once: {list(self._held)}")
+            jobs = [self._held[index] for index in indices]
+            self._held, self._holding, self._next_index = {}, False, 0
+            for job in jobs:
                 if drop:
                     self.dropped.append({"url": job.url, "headers": dict(job.headers), "body": job.body})
                 else:

@@ -48,12 +48,15 @@ Behaviour worth knowing:
   ValueError when the app answers `errors` for block_ids that are not input blocks.
 - Slash-command and block_actions payloads carry a `response_url` served by the emulator, so Bolt's
   `respond()` works: ephemeral by default, `in_channel`, `replace_original`, `delete_original`.
+- `hold(method)` keeps the next call of `method` in flight (logged, unanswered) until `Hold.release()`,
+  to kill the bot mid-call; the call then runs as usual, even if its client is gone. `stop()` releases.
 - Slack's system messages (channel_join, channel_topic) are not posted: `messages()` holds only what
   was posted with chat.postMessage (and in_channel responses).
 """
 
 from sandbox.slack.emulator import SlackEmulator
+from sandbox.slack.holds import Hold
 from sandbox.slack.socket_mode import Ack
 from sandbox.slack.user import SlackUser
 
-__all__ = ["Ack", "SlackEmulator", "SlackUser"]
+__all__ = ["Ack", "Hold", "SlackEmulator", "SlackUser"]

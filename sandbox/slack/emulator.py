@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
+from sandbox.slack.holds import Hold
 from sandbox.slack.socket_mode import Ack, SocketModeServer
 from sandbox.slack.state import Conversation, Fault, SlackState
-from sandbox.slack.web_api import WebApiServer
+from sandbox.slack.web_api import METHODS, WebApiServer
 
 T = TypeVar("T")
 
@@ -47,6 +48,7 @@ class SlackEmulator:
         self.host, self.port = host, port
         self._web: WebApiServer | None = None
         self._socket: SocketModeServer | None = None
+        self._holds: list[Hold] = []
 
     # ---- lifecycle ------------------------------------------------------------------------------
     def start(self) -> SlackEmulator:
@@ -60,6 +62,8 @@ class SlackEmulator:
         return self
 
     def stop(self) -> None:
+        for hold in self._holds:  # no request thread stays blocked past the emulator's life
+            hold.release()
         if self._web is not None:
             self._web.stop()
         if self._socket is not None:
@@ -237,6 +241,20 @@ class SlackEmulator:
         """The next `times` calls of `method` answer `{"ok": false, "error": error}`."""
         with self.state.lock:
             self.state.faults.setdefault(method, deque()).extend(Fault(error) for _ in range(times))
+
+    def hold(self, method: str) -> Hold:
+        """Keep the next call of `method` in flight (logged in `calls`, unanswered) until `Hold.release()`.
+
+        Lets a test kill the bot mid-call; once released the call runs and is answered as usual, even
+        if its client is gone. Several holds on one method catch successive calls.
+        """
+        if method not in METHODS:
+            raise ValueError(f"the Slack emulator does not serve {method!r}")
+        hold = Hold(method)
+        with self.state.lock:
+            self.state.holds.setdefault(method, deque()).append(hold)
+            self._holds.append(hold)
+        return hold
 
     # ---- Socket Mode ----------------------------------------------------------------------------
     @property

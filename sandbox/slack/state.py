@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.slack.api_base import ApiError
+from sandbox.slack.holds import Hold
 
 
 @dataclass
@@ -116,6 +117,7 @@ class SlackState:
         self.response_urls: dict[str, dict[str, Any]] = {}
         self.calls: list[dict[str, Any]] = []
         self.faults: dict[str, deque[Fault]] = {}
+        self.holds: dict[str, deque[Hold]] = {}
         self._counters: dict[str, itertools.count[int]] = {}
         self._last_ts = 0.0
         self.add_user(bot_user_id, name="incident-bot", email="", real_name="Incident Bot", is_bot=True)
@@ -263,4 +265,8 @@ class SlackState:
     # ---- fault injection and the call log -------------------------------------------------------
     def take_fault(self, method: str) -> Fault | None:
         queue = self.faults.get(method)
+        return queue.popleft() if queue else None
+
+    def take_hold(self, method: str) -> Hold | None:
+        queue = self.holds.get(method)
         return queue.popleft() if queue else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -73,14 +74,18 @@ class _Handler(BaseHTTPRequestHandler):
             if isinstance(body, str)
             else json.dumps(body).encode()
         )
-        self.send_response(status)
-        kind = "text/plain" if isinstance(body, str) else "application/json"
-        self.send_header("Content-Type", f"{kind}; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            kind = "text/plain" if isinstance(body, str) else "application/json"
+            self.send_header("Content-Type", f"{kind}; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except ConnectionError:  # the client went away (a killed bot): its answer is lost, as with Slack
+            self.close_connection = True
+            log.debug("Slack emulator: client gone before the answer to %s", self.path)
 
     def _params(self) -> dict[str, Any]:
         url = urlsplit(self.path)
@@ -147,6 +152,9 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.calls.append(call)
             fault = state.take_fault(method) if method in METHODS else None
+            hold = state.take_hold(method)
+        if hold is not None:
+            hold.block()  # received and logged, not answered: the bot may be killed meanwhile
         if fault is not None and fault.delay:
             time.sleep(fault.delay)  # a slow Slack: then the usual answer
             fault = None
@@ -195,6 +203,11 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], state: SlackState) -> None:
         super().__init__(address, _Handler)
         self.state = state
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone mid-request (a killed bot) is expected; anything else is reported as usual."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class WebApiServer:

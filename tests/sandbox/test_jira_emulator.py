@@ -439,6 +439,61 @@ def test_latency(emu: JiraEmulator, jira: JIRA) -> None:
     emu.clear_faults()
 
 
+def test_rate_limit_answers_jira_s_global_429_until_the_second_has_passed(
+    emu: JiraEmulator, jira: JIRA
+) -> None:
+    emu.rate_limit(2, retry_after=3)
+    started = time.monotonic()
+    jira.myself()
+    jira.server_info()
+    with pytest.raises(JIRAError) as limited:
+        jira.myself()
+    response = limited.value.response
+    assert (response.status_code, response.headers["Retry-After"]) == (429, "3")
+    assert response.headers["RateLimit-Reason"] == "jira-quota-global-based"
+    assert response.json() == {"errorMessages": ["Rate limit exceeded."]}
+    assert emu.requests[-1]["status"] == 429 and emu.rate_limited_count == 1
+    JiraUser(emu, account_id="acc-alice").create("INC", "made by hand, not over REST")
+    assert requests.get(f"{emu.url}/elsewhere", auth=BOT, timeout=5).status_code == 404
+    assert emu.rate_limited_count == 1
+    assert emu.wait_for(lambda: _works(jira), timeout=3)
+    assert time.monotonic() - started >= 1.0  # refused requests do not fill the window
+    emu.rate_limit(None)
+    assert all(_works(jira) for _ in range(5))
+    emu.rate_limit(0)
+    assert not _works(jira)
+    emu.clear_faults()
+    assert _works(jira)
+
+
+def test_throttle_issue_writes_answers_the_per_issue_429(emu: JiraEmulator, jira: JIRA) -> None:
+    key = _incident(jira)
+    issue = jira.issue(key)
+    emu.throttle_issue_writes(times=2, retry_after=5)
+    assert jira.issue(key).fields.summary == "Checkout returns 500"
+    assert _incident(jira, "a create is not a write to an issue") == "INC-2"
+    emu.clear_requests()
+    with pytest.raises(JIRAError) as throttled:
+        issue.update(fields={"summary": "Renamed"})
+    response = throttled.value.response
+    assert (response.status_code, response.headers["Retry-After"]) == (429, "5")
+    assert response.headers["RateLimit-Reason"] == "jira-per-issue-on-write"
+    assert response.json() == {"errorMessages": ["Rate limit exceeded."]}
+    with pytest.raises(JIRAError) as again:
+        jira.assign_issue(key, "acc-bob")
+    assert again.value.status_code == 429
+    assert [(r["path"], r["status"]) for r in emu.requests_to("PUT", "/rest/api/2/issue/")] == [
+        (f"/rest/api/2/issue/{issue.id}", 429),
+        (f"/rest/api/latest/issue/{key}/assignee", 429),
+    ]
+    assert emu.rate_limited_count == 2
+    jira.add_comment(key, "the third write goes through")
+    emu.throttle_issue_writes(times=5)
+    emu.clear_faults()
+    issue.update(fields={"summary": "Renamed"})
+    assert emu.issue(key)["fields"]["summary"] == "Renamed" and emu.rate_limited_count == 2
+
+
 def test_webhook_for_a_person_s_transition_is_signed_and_matches_the_changelog(
     emu: JiraEmulator, jira: JIRA, receiver: Receiver
 ) -> None:
@@ -520,6 +575,52 @@ def test_paused_webhooks_are_sent_later_or_lost(emu: JiraEmulator, receiver: Rec
     emu.wait_for(lambda: len(receiver.received) == 1)
     assert json.loads(receiver.received[0][1])["changelog"]["items"][0]["toString"] == "held"
     assert len(emu.dropped_webhooks) == 1
+
+
+def test_held_webhooks_are_released_one_by_one_in_any_order(
+    emu: JiraEmulator, jira: JIRA, receiver: Receiver
+) -> None:
+    emu.set_webhook(receiver.url, "s3cret")
+    emu.hold_webhooks()
+    key = _incident(jira)
+    alice = JiraUser(emu, account_id="acc-alice")
+    moved = alice.transition(key, "in progress")
+    jira.issue(key).update(fields={"summary": "Renamed"})
+    renamed = emu.issue(key)["changelog"][-1]
+    held = emu.held_webhooks()
+    assert [(h["index"], h["webhookEvent"], h["issue_key"], h["changelog_id"]) for h in held] == [
+        (0, "jira:issue_created", key, None),
+        (1, "jira:issue_updated", key, moved["id"]),
+        (2, "jira:issue_updated", key, renamed["id"]),
+    ]
+    assert held[2]["body"]["issue"]["fields"]["summary"] == "Renamed"
+    time.sleep(0.1)
+    assert receiver.received == [] and emu.webhook_deliveries == []
+    receiver.statuses = [503]
+    emu.release_webhook(2)
+    emu.wait_for(lambda: len(receiver.received) == 2)
+    (first_headers, first), (headers, raw) = receiver.received
+    assert raw == first and json.loads(raw)["changelog"]["id"] == renamed["id"]
+    assert headers["X-Hub-Signature"] == "sha256=" + hmac.new(b"s3cret", raw, hashlib.sha256).hexdigest()
+    assert [h.get("X-Atlassian-Webhook-Retry") for h in (first_headers, headers)] == [None, "1"]
+    assert {h["X-Atlassian-Webhook-Identifier"] for h in (first_headers, headers)} == {held[2]["identifier"]}
+    with pytest.raises(IndexError):
+        emu.release_webhook(2)
+    later = alice.update(key, summary="Later")
+    assert later is not None and [h["index"] for h in emu.held_webhooks()] == [0, 1, 3]
+    with pytest.raises(ValueError):
+        emu.release_all_webhooks(order=[3, 0])
+    emu.release_all_webhooks(order=[3, 1, 0])
+    emu.wait_for(lambda: len(receiver.received) == 5)
+    sent = [json.loads(body) for _, body in receiver.received[2:]]
+    assert [(b["webhookEvent"], b.get("changelog", {}).get("id")) for b in sent] == [
+        ("jira:issue_updated", later["id"]),
+        ("jira:issue_updated", moved["id"]),
+        ("jira:issue_created", None),
+    ]
+    assert emu.held_webhooks() == []
+    alice.update(key, summary="Not held: releasing them all ended the hold")
+    emu.wait_for(lambda: len(receiver.received) == 6)
 
 
 def test_bad_requests_get_json_errors(emu: JiraEmulator) -> None:

@@ -8,6 +8,9 @@ button) through Bolt's own SocketModeHandler.
 from __future__ import annotations
 
 import json
+import logging
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -226,8 +229,57 @@ def test_rate_limit_is_retried_by_the_sdk_handler(emu: SlackEmulator) -> None:
     emu.rate_limit("chat.postMessage", times=1, retry_after=7)
     with pytest.raises(SlackApiError) as info:
         WebClient(token="xoxb-sandbox", base_url=emu.api_url).chat_postMessage(channel="U1", text="x")
-    assert info.value.response.status_code == 429 and info.value.response["error"] == "ratelimited"
+    assert info.value.response.status_code == 429
+    assert info.value.response.data == {"ok": False, "error": "ratelimited"}
     assert {k.lower(): v for k, v in info.value.response.headers.items()}["retry-after"] in ("7", ["7"])
+
+
+def test_hold_keeps_one_call_in_flight_until_released(emu: SlackEmulator, client: WebClient) -> None:
+    hold = emu.hold("chat.postMessage")
+    answers: list[Any] = []
+
+    def post() -> None:
+        answers.append(client.chat_postMessage(channel="U1", text="held"))
+
+    caller = threading.Thread(target=post)
+    caller.start()
+    assert hold.wait_until_held(timeout=5)
+    [call] = emu.calls_to("chat.postMessage")
+    assert call["params"]["text"] == "held" and "status" not in call
+    assert emu.dms("U1") == [] and caller.is_alive()
+    assert client.auth_test()["ok"]  # other calls are answered meanwhile
+    hold.release()
+    caller.join(timeout=5)
+    assert answers[0]["ok"] and [m["text"] for m in emu.dms("U1")] == ["held"]
+    assert client.chat_postMessage(channel="U1", text="not held")["ok"]
+    assert not emu.hold("users.info").wait_until_held(timeout=0.05)
+    with pytest.raises(ValueError):
+        emu.hold("chat.postMesage")
+
+
+def test_a_held_call_completes_after_its_client_was_killed(
+    emu: SlackEmulator, client: WebClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    hold = emu.hold("conversations.create")
+    bot = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from slack_sdk import WebClient; "
+            "WebClient(token='xoxb-sandbox', base_url=sys.argv[1]).conversations_create(name='inc-killed')",
+            emu.api_url,
+        ]
+    )
+    try:
+        assert hold.wait_until_held(timeout=15)
+    finally:
+        bot.kill()
+        bot.wait(timeout=5)
+    with caplog.at_level(logging.DEBUG, logger="sandbox.slack"):
+        hold.release()
+        emu.wait_for(lambda: emu.calls_to("conversations.create")[0].get("status") == 200)
+        assert api_error(lambda: client.conversations_create(name="inc-killed")) == "name_taken"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_fail_unknown_method_and_bad_requests(emu: SlackEmulator, client: WebClient) -> None:
