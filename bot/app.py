@@ -1,28 +1,47 @@
 """The composition root: builds every part of the bot from the settings and wires them together.
 
 This is the one place where the domain, the Slack app, the Jira gateway, the job handlers and the
-HTTP routes meet. `Runtime` is what the runner starts and what the CLI commands use.
+HTTP routes meet. It imports everything; nothing imports it back (but the runner and the CLI, which
+are the composition root too). Each consumer is handed the few objects it uses.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 from starlette.routing import BaseRoute
 
+import listeners
 from bot import db
-from bot.jobs import Backoff, JobQueue
+from bot.enums import JobState
+from bot.events import EventBus
+from bot.jobs import Backoff, JobQueue, Wakeup
 from bot.kv import KeyValueStore
 from bot.metrics import JOB_BACKLOG, JOB_OLDEST_PENDING
 from bot.rules import Policy
 from bot.settings import Settings
+from bot.uow import UnitOfWork
 from bot.workers import HandlerRegistry
+from listeners.common import Services
+from sync.changelog import ChangelogProcessor
+from sync.context import SyncContext
+from sync.directory import Directory
+from sync.guards import BounceGuard
+from sync.jira_client import JiraGateway
+from sync.jira_lag import LagNotices
+from sync.jira_push import ChangePusher
+from sync.jira_ticket import TicketCreation, bookmark
+from sync.outbox import Kind, Outbox
+from sync.postmortem import register_postmortem
+from sync.reconciler import Reconciler
+from sync.slack_channel import ChannelSetup
+from sync.slack_updates import SlackUpdates
+from sync.webhook import WebhookApplier, WebhookIntake
 
 logger = logging.getLogger(__name__)
 
@@ -36,31 +55,77 @@ class Periodic:
     run: Callable[[], object]
 
 
-@dataclass
-class Runtime:
-    """Everything a running bot (or a CLI command) needs, built once."""
+@dataclass(frozen=True)
+class Core:
+    """Database, unit of work, store and queue: enough for the CLI's offline commands."""
 
     settings: Settings
     engine: Engine
     kv: KeyValueStore
     queue: JobQueue
-    registry: HandlerRegistry
+    uow: UnitOfWork
     policy: Policy
-    slack: WebClient | None = None
-    bolt: App | None = None
-    jira: Any = None
-    routes: list[BaseRoute] = field(default_factory=list)
-    periodic: list[Periodic] = field(default_factory=list)
-    reconcile: Callable[[], str] | None = None
 
     def health(self) -> dict[str, bool]:
         return {"database": _database_ok(self.engine), "redis": self.kv.ping()}
 
     def refresh_metrics(self) -> None:
         counts, oldest = self.queue.backlog()
-        for state in ("pending", "running", "failed"):
-            JOB_BACKLOG.labels(state=state).set(counts.get(state, 0))
+        for state in (JobState.PENDING, JobState.RUNNING, JobState.FAILED):
+            JOB_BACKLOG.labels(state=state.value).set(counts.get(state, 0))
         JOB_OLDEST_PENDING.set(oldest)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The whole bot, built once: what the runner starts and what the CLI commands use."""
+
+    core: Core
+    sync: SyncContext
+    bolt: App
+    registry: HandlerRegistry
+    routes: tuple[BaseRoute, ...]
+    periodic: tuple[Periodic, ...]
+    #: one reconciler run, its report as text; None when Jira sync is off
+    reconcile: Callable[[], str] | None
+
+    @property
+    def settings(self) -> Settings:
+        return self.core.settings
+
+    @property
+    def engine(self) -> Engine:
+        return self.core.engine
+
+    @property
+    def kv(self) -> KeyValueStore:
+        return self.core.kv
+
+    @property
+    def queue(self) -> JobQueue:
+        return self.core.queue
+
+    @property
+    def uow(self) -> UnitOfWork:
+        return self.core.uow
+
+    @property
+    def policy(self) -> Policy:
+        return self.core.policy
+
+    @property
+    def slack(self) -> WebClient:
+        return self.sync.slack
+
+    @property
+    def jira(self) -> JiraGateway | None:
+        return self.sync.jira
+
+    def health(self) -> dict[str, bool]:
+        return self.core.health()
+
+    def refresh_metrics(self) -> None:
+        self.core.refresh_metrics()
 
 
 def policy_from(settings: Settings) -> Policy:
@@ -69,47 +134,96 @@ def policy_from(settings: Settings) -> Policy:
         responders=frozenset(settings.responders_group),
         teams=tuple(settings.teams),
         categories=tuple(settings.categories),
+        postmortems_enabled=settings.jira_enabled,
     )
 
 
-def build_core(settings: Settings) -> Runtime:
-    """Database, store and queue: enough for the CLI's offline commands."""
+def build_core(settings: Settings) -> Core:
+    """Database, store and queue, with the event bus whose subscribers the full runtime adds."""
     engine = db.make_engine(settings.database_url)
+    wakeup = Wakeup()
     queue = JobQueue(
         engine,
+        wakeup=wakeup,
         max_attempts=settings.job_max_attempts,
         lease_seconds=settings.job_lease_seconds,
         backoff=Backoff(base=settings.job_backoff_base_seconds, cap=settings.job_backoff_max_seconds),
     )
-    return Runtime(
+    return Core(
         settings=settings,
         engine=engine,
         kv=KeyValueStore.from_url(settings.redis_url),
         queue=queue,
-        registry=HandlerRegistry(),
+        uow=UnitOfWork(engine, bus=EventBus(), wakeup=wakeup),
         policy=policy_from(settings),
     )
 
 
 def build_runtime(settings: Settings) -> Runtime:
     """The whole bot: core plus Slack app, Jira gateway, job handlers, listeners and routes."""
-    import listeners
-    import sync
-    from sync.jira_client import JiraGateway
-
-    runtime = build_core(settings)
+    core = build_core(settings)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    runtime.slack = WebClient(token=token, base_url=settings.slack_api_url, timeout=10)
-    runtime.bolt = App(
-        client=runtime.slack,
-        token_verification_enabled=False,
-        raise_error_for_unhandled_request=False,
+    slack = WebClient(token=token, base_url=settings.slack_api_url, timeout=10)
+    ctx = SyncContext(
+        settings=settings,
+        uow=core.uow,
+        kv=core.kv,
+        policy=core.policy,
+        slack=slack,
+        jira=JiraGateway(settings) if settings.jira_enabled else None,
     )
-    if settings.jira_enabled:
-        runtime.jira = JiraGateway(settings)
-    sync.wire(runtime)
-    listeners.register(runtime.bolt, runtime)
-    return runtime
+    Outbox(
+        jira_enabled=ctx.jira is not None,
+        announcements_channel=settings.slack_announcements_channel,
+        archive_on_close=settings.archive_channel_on_close,
+    ).subscribe(core.uow.bus)
+    registry = HandlerRegistry()
+    _register_slack_jobs(registry, ctx)
+    routes: list[BaseRoute] = []
+    periodic: list[Periodic] = []
+    reconcile = _wire_jira(registry, ctx, routes, periodic) if ctx.jira is not None else None
+    bolt = App(client=slack, token_verification_enabled=False, raise_error_for_unhandled_request=False)
+    listeners.register(bolt, Services(uow=core.uow, policy=core.policy, jira_enabled=settings.jira_enabled))
+    return Runtime(
+        core=core,
+        sync=ctx,
+        bolt=bolt,
+        registry=registry,
+        routes=tuple(routes),
+        periodic=tuple(periodic),
+        reconcile=reconcile,
+    )
+
+
+def _register_slack_jobs(registry: HandlerRegistry, ctx: SyncContext) -> None:
+    slack = SlackUpdates(ctx)
+    registry.register(Kind.CREATE_CHANNEL, ChannelSetup(ctx))
+    registry.register(Kind.REFRESH_ANNOUNCEMENT, slack.refresh_announcement)
+    registry.register(Kind.POST, slack.post)
+    registry.register(Kind.NOTIFY_REPORTER, slack.notify_reporter)
+    registry.register(Kind.ARCHIVE_CHANNEL, slack.archive_channel)
+    registry.register(Kind.BOOKMARK, lambda job: bookmark(ctx, job))
+
+
+def _wire_jira(
+    registry: HandlerRegistry, ctx: SyncContext, routes: list[BaseRoute], periodic: list[Periodic]
+) -> Callable[[], str]:
+    """Jira's job handlers, the webhook route and the reconciler; returns the reconciler's one-shot run."""
+    directory = Directory(ctx)
+    guard = BounceGuard(ctx.kv)
+    lag = LagNotices(ctx)
+    tickets = TicketCreation(ctx, directory)
+    registry.register(Kind.CREATE_TICKET, lag.wrap(tickets.create))
+    registry.register(Kind.REMOTE_LINK, lag.wrap(tickets.remote_link))
+    registry.register(Kind.PUSH_CHANGES, lag.wrap(ChangePusher(ctx, directory, guard)))
+    register_postmortem(registry, ctx, directory, lag)
+
+    processor = ChangelogProcessor(ctx, directory, guard)
+    registry.register(Kind.APPLY_WEBHOOK, WebhookApplier(ctx, processor))
+    routes.append(WebhookIntake(ctx).route())
+    reconciler = Reconciler(ctx, processor)
+    periodic.append(Periodic("reconciler", ctx.settings.reconcile_interval_seconds, reconciler.run_scheduled))
+    return lambda: str(reconciler.run())
 
 
 def _database_ok(engine: Engine) -> bool:

@@ -1,4 +1,5 @@
-"""The incident vocabulary of SPEC §2: statuses, priorities, environments, impacts, key events."""
+"""The bot's vocabulary: incident statuses, sources, environments, impacts, key events, update kinds,
+and the job queue's lanes and states. Stored as their values, so the database holds plain text."""
 
 from __future__ import annotations
 
@@ -30,6 +31,39 @@ class Source(StrEnum):
     SLACK = "slack"
     JIRA = "jira"
     SYSTEM = "system"
+
+
+class UpdateKind(StrEnum):
+    """What an incident update records."""
+
+    DECLARED = "declared"
+    UPDATED = "updated"
+    CLOSED = "closed"
+    KEY_EVENTS = "key_events"
+    POSTMORTEM_REQUESTED = "postmortem_requested"
+
+
+class Lane(StrEnum):
+    """A job's lane: within one incident and lane jobs run strictly in order, and lanes never wait
+    for each other (a Jira outage does not hold up Slack messages; inbound webhooks apply on their own)."""
+
+    SLACK = "slack"
+    JIRA = "jira"
+    INBOUND = "inbound"
+
+
+class JobState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class DeliveryState(StrEnum):
+    """A recorded Jira webhook delivery: waiting for its job, or applied."""
+
+    PENDING = "pending"
+    PROCESSED = "processed"
 
 
 class Environment(StrEnum):

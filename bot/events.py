@@ -1,20 +1,87 @@
-"""Domain events: what the outside world (Slack, Jira) needs to know about a committed change.
+"""Domain events: what the outside world (Slack, Jira) needs to know about a change, and the bus that
+delivers them.
 
-Signals are sent inside the domain's transaction, with the session, so that subscribers in `sync/`
-record their jobs in the same commit (the transactional outbox). The domain never learns who listens.
+A use case records its events on the session it works in; when its caller commits, the unit of work
+(`bot.uow`) hands them to the bus before the COMMIT, so that the subscribers in `sync/` enqueue their
+jobs in the same transaction (the transactional outbox). The domain never learns who listens, and a
+rolled-back change sends nothing.
 """
 
 from __future__ import annotations
 
-from blinker import Namespace
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-_signals = Namespace()
+from sqlmodel import Session
 
-#: kwargs: session, incident, update
-incident_declared = _signals.signal("incident-declared")
-#: kwargs: session, incident, update (its `changes` holds {field: [old, new]}), source
-incident_updated = _signals.signal("incident-updated")
-#: kwargs: session, incident, update, source
-key_events_updated = _signals.signal("key-events-updated")
-#: kwargs: session, incident, actor_id
-postmortem_requested = _signals.signal("postmortem-requested")
+from bot.enums import Source
+from bot.models import Incident, IncidentUpdate
+
+
+@dataclass(frozen=True)
+class IncidentDeclared:
+    incident: Incident
+    update: IncidentUpdate
+
+
+@dataclass(frozen=True)
+class IncidentUpdated:
+    """A change of the incident's fields (`update.changes`), a close included."""
+
+    incident: Incident
+    update: IncidentUpdate
+    source: Source
+
+
+@dataclass(frozen=True)
+class KeyEventsUpdated:
+    incident: Incident
+    update: IncidentUpdate
+    source: Source
+
+
+@dataclass(frozen=True)
+class PostmortemRequested:
+    incident: Incident
+    actor_id: str | None
+
+
+Event = IncidentDeclared | IncidentUpdated | KeyEventsUpdated | PostmortemRequested
+E = TypeVar("E", bound=Event)
+
+_PENDING = "domain_events"
+_BUS = "event_bus"
+
+
+class NoEventBus(RuntimeError):
+    """A use case ran on a session that no unit of work opened: its events would be lost."""
+
+
+def record(session: Session, event: Event) -> None:
+    """Keep the event with the session's transaction, to be published at its commit."""
+    if _BUS not in session.info:
+        raise NoEventBus("open the session with UnitOfWork.session() so that its events are published")
+    session.info.setdefault(_PENDING, []).append(event)
+
+
+def take_pending(session: Session) -> list[Event]:
+    return session.info.pop(_PENDING, [])
+
+
+class EventBus:
+    """Event type → subscribers, called in order with the session the event was recorded in."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[type, list[Callable[[Session, Any], None]]] = defaultdict(list)
+
+    def subscribe(self, event_type: type[E], handler: Callable[[Session, E], None]) -> None:
+        self._subscribers[event_type].append(handler)
+
+    def attach(self, session: Session) -> None:
+        session.info[_BUS] = self
+
+    def publish(self, session: Session, event: Event) -> None:
+        for handler in self._subscribers.get(type(event), ()):
+            handler(session, event)

@@ -1,8 +1,10 @@
-"""The incident service: every use case is one transaction over the incident, its history and its jobs.
+"""The incident service: the use cases over the incident, its history and the events they cause.
 
-Each function changes the incident row, writes exactly one `IncidentUpdate` describing what really
-changed, and sends a domain event so that `sync/` records the jobs that must follow, all before the
-single commit. Nothing here talks to Slack or Jira.
+Each use case checks who may do it (`bot.rules`), changes the incident row, writes exactly one
+`IncidentUpdate` describing what really changed, and records a domain event so that `sync/` enqueues
+the jobs that must follow. None of them commits: the caller owns the transaction and commits once
+(`bot.uow`), so a listener, a job handler or the changelog processor can add its own rows to the same
+commit. Nothing here talks to Slack or Jira.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot import events
-from bot.enums import Source, Status
-from bot.errors import CloseRefused, IncidentNotFound, InvalidInput
+from bot.enums import Status, UpdateKind
+from bot.errors import BotError, CloseRefused, IncidentNotFound, InvalidInput
 from bot.forms import CloseForm, DeclareForm, KeyEventInput, UpdateForm, validate_key_events
-from bot.models import Incident, IncidentUpdate, JiraPostMortem, JiraTicket, KeyEvent, utcnow
-from bot.rules import Policy, close_blockers
+from bot.models import Change, Incident, IncidentUpdate, JiraPostMortem, JiraTicket, KeyEvent, utcnow
+from bot.rules import LEAD_STATUSES, Actor, Policy, check_can_close, check_can_update, close_blockers
 
 _REFERENCE = re.compile(r"^#?(\d+)$")
 _JIRA_KEY = re.compile(r"^[A-Z][A-Z0-9_]+-\d+$")
@@ -51,7 +53,7 @@ def for_channel(session: Session, channel_id: str) -> Incident | None:
 
 def open_incidents(session: Session) -> list[Incident]:
     """Incidents not closed, newest first."""
-    query = select(Incident).where(Incident.status != Status.CLOSED.value).order_by(col(Incident.id).desc())
+    query = select(Incident).where(Incident.status != Status.CLOSED).order_by(col(Incident.id).desc())
     return list(session.exec(query))
 
 
@@ -79,7 +81,7 @@ def declare(
     incident = Incident(
         title=form.title.strip(),
         description=(form.description or "").strip(),
-        status=Status.OPEN.value,
+        status=Status.OPEN,
         priority=form.priority,
         environments=list(dict.fromkeys(form.environments)),
         platform=form.platform,
@@ -98,18 +100,9 @@ def declare(
     )
     session.add(incident)
     session.flush()
-    update = _record(
-        session,
-        incident,
-        author_id=reporter_id,
-        source=Source.SLACK,
-        event_type="declared",
-        changes={"status": [None, incident.status], "priority": [None, incident.priority]},
-        message=None,
-        now=now,
-    )
-    events.incident_declared.send(session, incident=incident, update=update)
-    session.commit()
+    changes = {"status": Change(None, incident.status), "priority": Change(None, incident.priority)}
+    update = _record(session, incident, Actor(reporter_id), UpdateKind.DECLARED, changes, None, now)
+    events.record(session, events.IncidentDeclared(incident=incident, update=update))
     return incident
 
 
@@ -117,81 +110,86 @@ def update(
     *,
     session: Session,
     incident_id: int,
-    actor_id: str | None,
+    actor: Actor,
     form: UpdateForm,
     policy: Policy,
-    source: Source = Source.SLACK,
+    shown: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> IncidentUpdate | None:
-    """Apply the fields that really changed; None when nothing did. A close obeys the close rules."""
-    form.validate()
+    """Apply the fields that really changed; None when nothing did. A close obeys the close rules.
+
+    `shown` holds what the person's form showed when it was opened: a field counts as changed only
+    when the submitted value differs from it, so a form left open while the incident changed elsewhere
+    (in Jira, in another form) never reverts that change. Without it, the incident's current values
+    are the reference.
+    """
     incident = get(session, incident_id)
+    check_can_update(incident, actor)
+    wanted = form.values()
+    reference = {**_current(incident, wanted), **(shown or {})}
+    edited = {name: value for name, value in wanted.items() if reference.get(name) != value}
+    if (status := edited.get("status")) in LEAD_STATUSES and status != incident.status:
+        check_can_close(incident, actor, policy=policy, action=LEAD_STATUSES[Status(status)])
+    form.validate()
     changes = {
-        name: [getattr(incident, name), value]
-        for name, value in form.values().items()
+        name: Change(getattr(incident, name), value)
+        for name, value in edited.items()
         if getattr(incident, name) != value
     }
     if not changes and not form.message:
         return None
-    if changes.get("status", [None, None])[1] == Status.CLOSED.value:
+    if "status" in changes and changes["status"].new == Status.CLOSED:
         _check_close(session, incident, policy)
     now = now or utcnow()
-    for name, (_old, new) in changes.items():
-        setattr(incident, name, new)
-    if "status" in changes and incident.status == Status.CLOSED.value:
-        incident.closed_at = now
-    incident.updated_at = now
-    session.add(incident)
-    update = _record(
-        session,
-        incident,
-        author_id=actor_id,
-        source=source,
-        event_type="updated",
-        changes=changes,
-        message=form.message,
-        now=now,
-    )
-    events.incident_updated.send(session, incident=incident, update=update, source=source)
-    session.commit()
-    return update
+    for name, change in changes.items():
+        setattr(incident, name, Status(change.new) if name == "status" else change.new)
+    return _updated(session, incident, actor, UpdateKind.UPDATED, changes, form.message, now)
 
 
 def close(
     *,
     session: Session,
     incident_id: int,
-    actor_id: str | None,
+    actor: Actor,
     form: CloseForm,
     policy: Policy,
-    source: Source = Source.SLACK,
     now: datetime | None = None,
 ) -> IncidentUpdate:
     """Close with a reason, or raise CloseRefused listing what still blocks it."""
-    form.validate()
     incident = get(session, incident_id)
-    if incident.status == Status.CLOSED.value:
+    check_can_close(incident, actor, policy=policy)
+    form.validate()
+    if incident.status == Status.CLOSED:
         raise InvalidInput({"reason": "This incident is already closed."})
     _check_close(session, incident, policy)
     now = now or utcnow()
-    changes: dict[str, Any] = {"status": [incident.status, Status.CLOSED.value]}
-    incident.status = Status.CLOSED.value
+    changes = {"status": Change(incident.status, Status.CLOSED), "closure_reason": Change(None, form.reason)}
+    incident.status = Status.CLOSED
     incident.closure_reason = form.reason
-    incident.closed_at = incident.updated_at = now
+    return _updated(session, incident, actor, UpdateKind.CLOSED, changes, form.message, now)
+
+
+def _updated(
+    session: Session,
+    incident: Incident,
+    actor: Actor,
+    kind: UpdateKind,
+    changes: dict[str, Change],
+    message: str | None,
+    now: datetime,
+) -> IncidentUpdate:
+    """Record a change of the incident's fields and the event that tells Slack and Jira."""
+    if (status := changes.get("status")) is not None and status.new == Status.CLOSED:
+        incident.closed_at = now
+    incident.updated_at = now
     session.add(incident)
-    update = _record(
-        session,
-        incident,
-        author_id=actor_id,
-        source=source,
-        event_type="closed",
-        changes={**changes, "closure_reason": [None, form.reason]},
-        message=form.message,
-        now=now,
-    )
-    events.incident_updated.send(session, incident=incident, update=update, source=source)
-    session.commit()
+    update = _record(session, incident, actor, kind, changes, message, now)
+    events.record(session, events.IncidentUpdated(incident=incident, update=update, source=actor.source))
     return update
+
+
+def _current(incident: Incident, values: dict[str, Any]) -> dict[str, Any]:
+    return {name: getattr(incident, name) for name in values}
 
 
 def close_refusals(session: Session, incident: Incident, policy: Policy) -> list[str]:
@@ -208,18 +206,19 @@ def set_key_events(
     *,
     session: Session,
     incident_id: int,
-    actor_id: str | None,
+    actor: Actor,
     events_in: dict[str, KeyEventInput],
     now: datetime | None = None,
 ) -> IncidentUpdate | None:
     """Save the key events that changed (set, moved, re-noted or cleared); None when none did."""
-    validate_key_events(events_in)
     incident = get(session, incident_id)
+    check_can_update(incident, actor)
+    validate_key_events(events_in)
     existing = {
         event.kind: event
         for event in session.exec(select(KeyEvent).where(KeyEvent.incident_id == incident_id))
     }
-    changes: dict[str, Any] = {}
+    changes: dict[str, Change] = {}
     for kind, wanted in events_in.items():
         current = existing.get(kind)
         message = (wanted.message or "").strip() or None
@@ -227,7 +226,7 @@ def set_key_events(
         if wanted.at is None:
             if current is not None:
                 session.delete(current)
-                changes[kind] = [before, None]
+                changes[kind] = Change(before, None)
             continue
         after = [wanted.at.isoformat(), message]
         if before != after:
@@ -235,43 +234,36 @@ def set_key_events(
                 current = KeyEvent(incident_id=incident_id, kind=kind, at=wanted.at)
             current.at, current.message = wanted.at, message
             session.add(current)
-            changes[kind] = [before, after]
+            changes[kind] = Change(before, after)
     if not changes:
         return None
     now = now or utcnow()
     incident.updated_at = now
     session.add(incident)
-    update = _record(
-        session,
-        incident,
-        author_id=actor_id,
-        source=Source.SLACK,
-        event_type="key_events",
-        changes=changes,
-        message=None,
-        now=now,
-    )
-    events.key_events_updated.send(session, incident=incident, update=update, source=Source.SLACK)
-    session.commit()
+    update = _record(session, incident, actor, UpdateKind.KEY_EVENTS, changes, None, now)
+    events.record(session, events.KeyEventsUpdated(incident=incident, update=update, source=actor.source))
     return update
 
 
-def request_postmortem(*, session: Session, incident_id: int, actor_id: str | None) -> Incident:
-    """Ask for the post-mortem now (it is created once, by a job, whatever the number of requests)."""
+class PostmortemsOff(BotError):
+    def __init__(self) -> None:
+        super().__init__("Post-mortems are written in Jira, and Jira sync is off (ENABLE_JIRA / JIRA_URL).")
+
+
+def request_postmortem(
+    *, session: Session, incident_id: int, actor: Actor, policy: Policy
+) -> JiraPostMortem | None:
+    """Ask for the post-mortem now (it is created once, by a job, whatever the number of requests);
+    the existing one when there is one."""
     incident = get(session, incident_id)
-    _record(
-        session,
-        incident,
-        author_id=actor_id,
-        source=Source.SLACK,
-        event_type="postmortem_requested",
-        changes={},
-        message=None,
-        now=utcnow(),
-    )
-    events.postmortem_requested.send(session, incident=incident, actor_id=actor_id)
-    session.commit()
-    return incident
+    check_can_close(incident, actor, policy=policy, action=LEAD_STATUSES[Status.POST_MORTEM])
+    if existing := postmortem(session, incident_id):
+        return existing
+    if not policy.postmortems_enabled:
+        raise PostmortemsOff()
+    _record(session, incident, actor, UpdateKind.POSTMORTEM_REQUESTED, {}, None, utcnow())
+    events.record(session, events.PostmortemRequested(incident=incident, actor_id=actor.user_id))
+    return None
 
 
 def history(session: Session, incident_id: int) -> list[IncidentUpdate]:
@@ -291,21 +283,20 @@ def key_events(session: Session, incident_id: int) -> list[KeyEvent]:
 def _record(
     session: Session,
     incident: Incident,
-    *,
-    author_id: str | None,
-    source: Source,
-    event_type: str,
-    changes: dict[str, Any],
+    actor: Actor,
+    kind: UpdateKind,
+    changes: dict[str, Change],
     message: str | None,
     now: datetime,
 ) -> IncidentUpdate:
+    """The history row of one use case; Jira's changes have no author (the message names who)."""
     update = IncidentUpdate(
         incident_id=incident.id,
         created_at=now,
-        author_id=author_id,
-        source=source.value,
-        event_type=event_type,
-        changes=changes,
+        author_id=actor.user_id,
+        source=actor.source,
+        event_type=kind,
+        changes={name: list(change) for name, change in changes.items()},
         message=message,
     )
     session.add(update)

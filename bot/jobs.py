@@ -1,7 +1,7 @@
 """The durable job queue (a transactional outbox): every call to Slack or Jira is a row here first.
 
 Jobs are enqueued inside the caller's transaction, so a state change and the work it implies commit
-together or not at all. Each job belongs to a *lane* (`slack`, `jira`) of an incident; within one
+together or not at all. Each job belongs to a *lane* (`Lane`) of an incident; within one
 incident and lane jobs run strictly in the order they were made, and a Jira outage never holds up the
 Slack lane. Claims use `FOR UPDATE SKIP LOCKED` on PostgreSQL and a guarded UPDATE everywhere, so two
 workers or two processes never run the same job. A claim is a lease: a process killed mid-job leaves
@@ -21,9 +21,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.enums import JobState, Lane
 from bot.models import Job, utcnow
 
-PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+PENDING, RUNNING, DONE, FAILED = JobState.PENDING, JobState.RUNNING, JobState.DONE, JobState.FAILED
+_ENQUEUED = "jobs_enqueued"
 
 
 class RetryLater(Exception):
@@ -90,20 +92,16 @@ class Wakeup:
                 self._waiting -= 1
 
 
-WAKEUP = Wakeup()
-
-
-@sa.event.listens_for(Session, "after_commit")
-def _wake_after_commit(session: Session) -> None:
-    if session.info.pop("jobs_enqueued", False):
-        WAKEUP.notify()
+def enqueued_jobs(session: Session, *, clear: bool = False) -> bool:
+    """Whether jobs were added in the session's transaction (the unit of work wakes a worker then)."""
+    return bool(session.info.pop(_ENQUEUED, False) if clear else session.info.get(_ENQUEUED, False))
 
 
 def enqueue(
     session: Session,
     kind: str,
     *,
-    lane: str,
+    lane: Lane,
     incident_id: int | None = None,
     payload: dict[str, Any] | None = None,
     delay: float = 0.0,
@@ -119,7 +117,7 @@ def enqueue(
         created_at=now,
     )
     session.add(job)
-    session.info["jobs_enqueued"] = True
+    session.info[_ENQUEUED] = True
     return job
 
 
@@ -173,11 +171,13 @@ class JobQueue:
         self,
         engine: Engine,
         *,
+        wakeup: Wakeup,
         lease_seconds: float = 120.0,
         max_attempts: int = 12,
         backoff: Backoff | None = None,
     ) -> None:
         self.engine = engine
+        self.wakeup = wakeup
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
         self.backoff = backoff or Backoff()
@@ -237,7 +237,7 @@ class JobQueue:
             session.commit()
         return next_at
 
-    def _finish(self, job: Job, *, state: str, error: str | None) -> None:
+    def _finish(self, job: Job, *, state: JobState, error: str | None) -> None:
         """Only while we still hold the claim: a job whose lease ran out belongs to its new holder."""
         with Session(self.engine) as session:
             session.execute(
@@ -259,23 +259,22 @@ class JobQueue:
                 query.values(state=PENDING, attempts=0, next_attempt_at=utcnow(), finished_at=None)
             )
             session.commit()
-        WAKEUP.notify()
+        self.wakeup.notify()
         return result.rowcount
 
-    def listing(self, states: Sequence[str] = (PENDING, RUNNING, FAILED)) -> list[Job]:
+    def listing(self, states: Sequence[JobState] = (PENDING, RUNNING, FAILED)) -> list[Job]:
         with Session(self.engine) as session:
             return list(
                 session.exec(select(Job).where(col(Job.state).in_(list(states))).order_by(col(Job.id)))
             )
 
-    def backlog(self) -> tuple[dict[str, int], float]:
+    def backlog(self) -> tuple[dict[JobState, int], float]:
         """Jobs per state (not done) and the age in seconds of the oldest pending job."""
         with Session(self.engine) as session:
-            counts = dict(
-                session.execute(
-                    select(Job.state, sa.func.count()).where(Job.state != DONE).group_by(Job.state)
-                ).all()
-            )
+            rows = session.execute(
+                select(Job.state, sa.func.count()).where(Job.state != DONE).group_by(Job.state)
+            ).all()
+            counts = {JobState(state): count for state, count in rows}
             oldest = session.exec(select(sa.func.min(Job.created_at)).where(Job.state == PENDING)).one()
         age = (utcnow() - oldest).total_seconds() if oldest else 0.0
         return counts, age
@@ -286,17 +285,17 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}"[:2000]
 
 
-def incident_backlog(session: Session, incident_id: int) -> dict[str, int]:
+def incident_backlog(session: Session, incident_id: int) -> dict[JobState, int]:
     """Jobs of one incident not done yet, by state (for `/incident status`)."""
     rows = session.execute(
         select(Job.state, sa.func.count())
         .where(Job.incident_id == incident_id, col(Job.state).in_([PENDING, RUNNING, FAILED]))
         .group_by(Job.state)
     ).all()
-    return dict(rows)
+    return {JobState(state): count for state, count in rows}
 
 
-def lane_busy(session: Session, incident_id: int, lane: str, *, besides: int) -> bool:
+def lane_busy(session: Session, incident_id: int, lane: Lane, *, besides: int) -> bool:
     """Whether the incident has other unfinished jobs in this lane (used to tell when Jira caught up)."""
     query = select(Job.id).where(
         Job.incident_id == incident_id,

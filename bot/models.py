@@ -8,11 +8,14 @@ one row per applied Jira changelog id, one row per webhook delivery).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from bot.enums import DeliveryState, JobState, Lane, Source, Status, UpdateKind
 
 
 def utcnow() -> datetime:
@@ -36,6 +39,34 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value is not None else None
 
 
+class EnumText(TypeDecorator[StrEnum]):
+    """A StrEnum stored as its value in a plain text column (no database enum type, no migration)."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, enum_type: type[StrEnum]) -> None:
+        super().__init__()
+        self.enum_type = enum_type
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else self.enum_type(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> StrEnum | None:
+        return None if value is None else self.enum_type(value)
+
+
+def _enum(enum_type: type[StrEnum], default: StrEnum | None = None, *, index: bool = False) -> Any:
+    return Field(default=default, sa_column=sa.Column(EnumText(enum_type), nullable=False, index=index))
+
+
+class Change(NamedTuple):
+    """One field's change, as an incident update records it (stored as `[old, new]`)."""
+
+    old: Any
+    new: Any
+
+
 def _time(*, nullable: bool = False) -> Any:
     column = sa.Column(UTCDateTime(), nullable=nullable)
     if nullable:
@@ -51,8 +82,10 @@ class Incident(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=128)
     description: str = ""
-    status: str = Field(default="OPEN", index=True)
+    status: Status = _enum(Status, Status.OPEN, index=True)
     priority: int
+    category: str | None = None
+    suggested_team_routing: str | None = None
     environments: list[str] = _json(list)
     platform: str = "platform-All"
     impacts: dict[str, str] = _json(dict)
@@ -61,8 +94,6 @@ class Incident(SQLModel, table=True):
     zoho_desk_ticket_id: str | None = None
     is_key_account: bool = False
     is_seller_in_golden_list: bool = False
-    suggested_team_routing: str | None = None
-    category: str | None = None
     reporter_id: str
     commander_id: str
     channel_id: str | None = Field(default=None, index=True, unique=True)
@@ -82,10 +113,18 @@ class IncidentUpdate(SQLModel, table=True):
     incident_id: int = Field(foreign_key="incident.id", index=True)
     created_at: datetime = _time()
     author_id: str | None = None
-    source: str
-    event_type: str
+    source: Source = _enum(Source)
+    event_type: UpdateKind = _enum(UpdateKind)
     changes: dict[str, Any] = _json(dict)
     message: str | None = None
+
+    def change(self, name: str) -> Change | None:
+        """The change of one field in this update, None when it did not change."""
+        pair = self.changes.get(name)
+        return Change(*pair) if pair is not None else None
+
+    def typed_changes(self) -> dict[str, Change]:
+        return {name: Change(*pair) for name, pair in self.changes.items()}
 
 
 class KeyEvent(SQLModel, table=True):
@@ -139,10 +178,10 @@ class Job(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str
-    lane: str
+    lane: Lane = _enum(Lane)
     incident_id: int | None = Field(default=None, index=True)
     payload: dict[str, Any] = _json(dict)
-    state: str = "pending"
+    state: JobState = _enum(JobState, JobState.PENDING)
     attempts: int = 0
     next_attempt_at: datetime = _time()
     locked_by: str | None = None
@@ -171,7 +210,7 @@ class WebhookDelivery(SQLModel, table=True):
     identifier: str = Field(primary_key=True)
     received_at: datetime = _time()
     body: str
-    state: str = "pending"
+    state: DeliveryState = _enum(DeliveryState, DeliveryState.PENDING)
 
 
 class Checkpoint(SQLModel, table=True):

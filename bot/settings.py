@@ -30,7 +30,8 @@ class ConfigError(Exception):
 
 
 class Settings(BaseSettings):
-    """The bot's whole configuration (SPEC §6), with the seed's Jira field ids as defaults."""
+    """The bot's whole configuration read from the environment (and `.env`), with the
+    default Jira's field ids as defaults."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 

@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Protocol
 
-from bot.jobs import WAKEUP, JobQueue, PermanentFailure, RetryLater
+from bot.jobs import JobQueue, PermanentFailure, RetryLater
 from bot.logs import bound
 from bot.metrics import JOB_RESULTS, JOB_SECONDS
 from bot.models import Job
@@ -49,7 +49,7 @@ def run_one(queue: JobQueue, registry: HandlerRegistry, worker_id: str) -> bool:
     job = queue.claim(worker_id)
     if job is None:
         return False
-    WAKEUP.notify()  # there may be more: the next idle worker looks
+    queue.wakeup.notify()  # there may be more: the next idle worker looks
     started = time.monotonic()
     with bound(incident=job.incident_id, job=job.id, kind=job.kind, attempt=job.attempts):
         _run(queue, registry, job)
@@ -119,7 +119,7 @@ class WorkerPool:
     def stop(self, timeout: float = 8.0) -> None:
         """Stop claiming, let in-flight jobs finish within the timeout (their lease covers the rest)."""
         self._stop.set()
-        WAKEUP.notify_all()
+        self.queue.wakeup.notify_all()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -132,4 +132,4 @@ class WorkerPool:
                 logger.exception("worker %s could not claim a job; retrying shortly", worker_id)
                 worked = False
             if not worked and not self._stop.is_set():
-                WAKEUP.wait(self.poll_interval)
+                self.queue.wakeup.wait(self.poll_interval)

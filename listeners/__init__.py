@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import App
 
 from listeners import actions, commands, views
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
+from listeners.common import Services
 
 logger = logging.getLogger(__name__)
 
 
-def register(app: App, runtime: Runtime) -> None:
+def register(app: App, services: Services) -> None:
     """Register every listener group on the app, and the last-resort error handler."""
-    commands.register(app, runtime)
-    actions.register(app, runtime)
-    views.register(app, runtime)
+    commands.register(app, services)
+    actions.register(app, services)
+    views.register(app, services)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:

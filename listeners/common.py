@@ -1,9 +1,11 @@
-"""What the listener groups share: finding the incident a request is about, and membership checks."""
+"""What the listener groups share: the services they are handed, finding the incident a request is
+about, and the acting user (with the Slack membership check the domain's rules may ask for)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -12,10 +14,20 @@ from sqlmodel import Session
 from bot import incidents
 from bot.errors import MembershipUnknown, NotAnIncidentChannel
 from bot.models import Incident
-from bot.rules import check_can_update
+from bot.rules import Actor, Policy
+from bot.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 MEMBERSHIP_TIMEOUT = 2.0  # seconds; Slack wants the ack within 3
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the listeners use: a session that commits with its jobs, the rules, and whether Jira is on."""
+
+    uow: UnitOfWork
+    policy: Policy
+    jira_enabled: bool
 
 
 def resolve(session: Session, *, channel_id: str | None, reference: str | None) -> Incident:
@@ -64,15 +76,10 @@ def is_member(client: WebClient, incident: Incident, user_id: str, *, from_chann
         raise MembershipUnknown(incident.channel_id) from None
 
 
-def ensure_can_update(
-    client: WebClient, incident: Incident, user_id: str, *, from_channel: str | None
-) -> None:
-    """Raise NotAllowed unless the user may update; the reporter and commander need no Slack call."""
-    lead = user_id in (incident.reporter_id, incident.commander_id)
-    check_can_update(
-        incident,
-        user_id,
-        is_channel_member=lead or is_member(client, incident, user_id, from_channel=from_channel),
+def slack_actor(client: WebClient, user_id: str, *, from_channel: str | None) -> Actor:
+    """The Slack user acting, whose channel membership is asked of Slack only if a rule needs it."""
+    return Actor(
+        user_id, in_channel=lambda incident: is_member(client, incident, user_id, from_channel=from_channel)
     )
 
 

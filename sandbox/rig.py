@@ -1,7 +1,7 @@
 """The end-to-end rig: both emulators, seeded people, and the real bot started as `python -m bot run`.
 
 Tests, benchmarks and `python -m bot sandbox` all stand on this: the bot runs as its own process,
-configured only through the environment of SPEC §6, and is reached only through Slack and Jira.
+configured only through its documented environment variables, and is reached only through Slack and Jira.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ newest one already seen is stale and skipped, so out-of-order deliveries end in 
 the bot wrote itself, echoes and values the incident already has count as seen (they move the field's
 version) without changing anything, so a late, older change cannot undo them either.
 
-The guards of SPEC §4: the bot's own account is skipped (and the bounce keys its writes set are taken
+The loop guards: the bot's own account is skipped (and the bounce keys its writes set are taken
 then, so they cannot swallow a person's identical change later); a value the bot just wrote is skipped
 once (bounce keys); a move to Closed from a status outside the map is ignored; a close that breaks the
 close rules is refused and explained; what is applied is recorded with source `jira` and never pushed
@@ -32,11 +32,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from bot import incidents
-from bot.enums import Source, Status
+from bot.enums import Status
 from bot.errors import InvalidInput
 from bot.forms import UpdateForm
 from bot.metrics import CHANGES_APPLIED
 from bot.models import AppliedChangelog, Incident, JiraTicket
+from bot.rules import JIRA
 from sync.context import SyncContext
 from sync.directory import Directory
 from sync.guards import BounceGuard
@@ -165,8 +166,7 @@ class ChangelogProcessor:
             try:
                 if changes:
                     self._record(session, incident, ticket, changes, who, outcome)
-                else:
-                    session.commit()
+                session.commit()
             except IntegrityError:
                 session.rollback()
                 return Outcome(duplicate=True)
@@ -207,7 +207,8 @@ class ChangelogProcessor:
         return changes, seen
 
     def _map(self, item: dict[str, Any], *, resolve: bool = True) -> Change | None:
-        """SPEC §4's mapping; anything else (Jira's own priority, Story Points, …) maps to nothing."""
+        """Jira item → incident field (status, the priority field, summary, description, assignee);
+        anything else (Jira's own priority, Story Points, …) maps to nothing."""
         field_id = item.get("fieldId") or item.get("field")
         to_text, from_text = _clean(item.get("toString")), _clean(item.get("fromString"))
         if field_id == "status":
@@ -307,12 +308,7 @@ class ChangelogProcessor:
             message=f"Changed from Jira by {who} ({ticket.key})",
         )
         incidents.update(
-            session=session,
-            incident_id=incident.id,
-            actor_id=None,
-            form=form,
-            policy=self.ctx.policy,
-            source=Source.JIRA,
+            session=session, incident_id=incident.id, actor=JIRA, form=form, policy=self.ctx.policy
         )
 
     def _close_refusal(self, session: Session, incident: Incident, status: str | None) -> list[str] | None:

@@ -1,4 +1,7 @@
-"""What every job handler of `sync/` needs: the database, the clients, the settings and the store."""
+"""What the job handlers of `sync/` share: the unit of work, the clients, the settings and the store.
+
+Built once by the composition root; each handler takes this (or less) and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from bot.kv import KeyValueStore
 from bot.models import Incident
 from bot.rules import Policy
 from bot.settings import Settings
+from bot.uow import UnitOfWork
 from sync.slack_api import slack_call
 
 if TYPE_CHECKING:
@@ -25,12 +29,16 @@ if TYPE_CHECKING:
 @dataclass
 class SyncContext:
     settings: Settings
-    engine: Engine
+    uow: UnitOfWork
     kv: KeyValueStore
     policy: Policy
     slack: WebClient
     jira: JiraGateway | None
     _identity: dict[str, Any] | None = None
+
+    @property
+    def engine(self) -> Engine:
+        return self.uow.engine
 
     def slack_identity(self) -> dict[str, Any]:
         """What auth.test says about the bot (workspace URL, bot user id), asked once."""
@@ -46,7 +54,7 @@ class SyncContext:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self.uow.session() as session:
             yield session
 
 

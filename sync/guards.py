@@ -1,4 +1,4 @@
-"""Loop guards between Slack and Jira (SPEC §4): the bounce keys, and the bot's own account.
+"""Loop guards between Slack and Jira: the bounce keys, and the bot's own account.
 
 Before the bot writes a value to Jira it sets `sync:impact_to_jira:<incident>:<field>:<value>` for
 60 s; when Jira reports that same value back (by webhook or reconciler) the processor takes the key,

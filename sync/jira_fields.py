@@ -12,15 +12,16 @@ from typing import Any
 from bot.enums import highest_impact, is_critical
 from bot.models import Incident
 from bot.settings import Settings
+from sync.create_once import Marker
 
-MARKER = "Incident #{id}, declared from Slack."
-_MARKER_PATTERN = re.compile(r"Incident #(\d+), declared from Slack\.")
+#: The ticket's marker, its own paragraph of the description.
+MARKER = Marker("Incident #{id}, declared from Slack.", re.compile(r"Incident #(\d+), declared from Slack\."))
 
 
 def prepare_jira_fields(
     incident: Incident, *, settings: Settings, reporter_account: str | None, channel_url: str | None
 ) -> dict[str, Any]:
-    """The `fields` of the create-issue request, exactly as SPEC §4's table says."""
+    """The `fields` of the create-issue request, for P1–P5 alike: every field id from the settings."""
     fields: dict[str, Any] = {
         "project": {"key": project_key(incident, settings)},
         "issuetype": {"name": settings.jira_incident_issue_type},
@@ -77,7 +78,7 @@ def description(incident: Incident, channel_url: str | None, text: str | None = 
         parts.append(f"Slack channel: [#{incident.channel_name or incident.channel_id}|{channel_url}]")
     if not is_critical(incident.priority) and incident.suggested_team_routing:
         parts.append(f"Suggested team to be routed: *{incident.suggested_team_routing}*")
-    parts.append(MARKER.format(id=incident.id))
+    parts.append(MARKER.text(incident.id))
     return "\n\n".join(part for part in parts if part)
 
 
@@ -87,12 +88,6 @@ def strip_generated(text: str | None) -> str:
         part
         for part in (text or "").split("\n\n")
         if not part.startswith(("Slack channel: ", "Suggested team to be routed: "))
-        and not _MARKER_PATTERN.fullmatch(part.strip())
+        and not MARKER.pattern.fullmatch(part.strip())
     ]
     return "\n\n".join(kept).strip()
-
-
-def marked_incident(text: str | None) -> int | None:
-    """The incident id a ticket description was created for (used to find a ticket made by a lost reply)."""
-    match = _MARKER_PATTERN.search(text or "")
-    return int(match.group(1)) if match else None

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 
+from bot.enums import Lane
 from bot.jobs import PermanentFailure, RetryLater, lane_busy
 from bot.models import Job
 from bot.workers import Handler
 from sync.context import SyncContext, load
-from sync.outbox import JIRA, post_later
+from sync.outbox import post_later
 from views import messages
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class LagNotices:
             incident = load(session, job.incident_id)
             if incident.jira_lagging == lagging:
                 return
-            if not lagging and lane_busy(session, incident.id, JIRA, besides=job.id):
+            if not lagging and lane_busy(session, incident.id, Lane.JIRA, besides=job.id):
                 return
             incident.jira_lagging = lagging
             session.add(incident)

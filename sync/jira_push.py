@@ -21,6 +21,7 @@ from sync.context import SyncContext, load
 from sync.directory import Directory
 from sync.guards import BounceGuard
 from sync.jira_fields import description
+from sync.jira_handlers import JiraHandlers
 from sync.outbox import post_later
 from sync.workflow import (
     INCIDENT_TO_JIRA_STATUS,
@@ -35,12 +36,11 @@ from views import messages
 logger = logging.getLogger(__name__)
 
 
-class ChangePusher:
+class ChangePusher(JiraHandlers):
+    """The job that sends an incident's Slack-made changes to its ticket."""
+
     def __init__(self, ctx: SyncContext, directory: Directory, guard: BounceGuard) -> None:
-        assert ctx.jira is not None
-        self.ctx = ctx
-        self.jira = ctx.jira
-        self.directory = directory
+        super().__init__(ctx, directory)
         self.guard = guard
 
     def __call__(self, job: Job) -> None:

@@ -1,7 +1,8 @@
 """Domain events → jobs: what Slack and Jira must be told after each committed change.
 
-Subscribers run inside the domain's transaction, so the jobs commit with the change. This is the one
-place that decides which job follows which event; the handlers themselves live beside their client.
+Subscribers run inside the committing transaction (the unit of work publishes before the COMMIT), so
+the jobs commit with the change. This is the one place that decides which job follows which event; the
+handlers themselves live beside their client.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot import events
-from bot.enums import Source, Status, is_critical
+from bot.enums import Lane, Source, Status, UpdateKind, is_critical
+from bot.events import EventBus, IncidentDeclared, IncidentUpdated, KeyEventsUpdated, PostmortemRequested
 from bot.jobs import enqueue
 from bot.models import Incident, IncidentUpdate
 from views import messages
 
-SLACK, JIRA = "slack", "jira"
 SHOWN_IN_ANNOUNCEMENT = {"status", "priority", "title", "description", "commander_id"}
 
 
@@ -46,7 +46,7 @@ def post_later(session: Session, incident: Incident, text: str, *, channel: str 
     Nothing is queued when there is nowhere to post (a P4–P5 incident has no channel)."""
     if channel or incident.channel_id:
         payload = {"text": text, **({"channel": channel} if channel else {})}
-        enqueue(session, Kind.POST, lane=SLACK, incident_id=incident.id, payload=payload)
+        enqueue(session, Kind.POST, lane=Lane.SLACK, incident_id=incident.id, payload=payload)
 
 
 class Outbox:
@@ -59,29 +59,23 @@ class Outbox:
         self.announcements_channel = announcements_channel
         self.archive_on_close = archive_on_close
 
-    def connect(self) -> None:
-        events.incident_declared.connect(self.declared, weak=False)
-        events.incident_updated.connect(self.updated, weak=False)
-        events.key_events_updated.connect(self.key_events, weak=False)
-        events.postmortem_requested.connect(self.postmortem, weak=False)
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(IncidentDeclared, self.declared)
+        bus.subscribe(IncidentUpdated, self.updated)
+        bus.subscribe(KeyEventsUpdated, self.key_events)
+        bus.subscribe(PostmortemRequested, lambda session, event: self.postmortem(session, event.incident))
 
-    def disconnect(self) -> None:
-        events.incident_declared.disconnect(self.declared)
-        events.incident_updated.disconnect(self.updated)
-        events.key_events_updated.disconnect(self.key_events)
-        events.postmortem_requested.disconnect(self.postmortem)
-
-    def declared(self, session: Session, *, incident: Incident, update: IncidentUpdate) -> None:
+    def declared(self, session: Session, event: IncidentDeclared) -> None:
+        incident = event.incident
         if is_critical(incident.priority):
-            enqueue(session, Kind.CREATE_CHANNEL, lane=SLACK, incident_id=incident.id)
+            enqueue(session, Kind.CREATE_CHANNEL, lane=Lane.SLACK, incident_id=incident.id)
         elif self.jira_enabled:
-            enqueue(session, Kind.CREATE_TICKET, lane=JIRA, incident_id=incident.id)
+            enqueue(session, Kind.CREATE_TICKET, lane=Lane.JIRA, incident_id=incident.id)
         else:
-            enqueue(session, Kind.NOTIFY_REPORTER, lane=SLACK, incident_id=incident.id)
+            enqueue(session, Kind.NOTIFY_REPORTER, lane=Lane.SLACK, incident_id=incident.id)
 
-    def updated(
-        self, session: Session, *, incident: Incident, update: IncidentUpdate, source: Source
-    ) -> None:
+    def updated(self, session: Session, event: IncidentUpdated) -> None:
+        incident, update, source = event.incident, event.update, event.source
         changes: dict[str, Any] = update.changes
         if incident.channel_id:
             self._slack_updates(session, incident, update, source)
@@ -91,56 +85,64 @@ class Outbox:
                 enqueue(
                     session,
                     Kind.PUSH_CHANGES,
-                    lane=JIRA,
+                    lane=Lane.JIRA,
                     incident_id=incident.id,
                     payload={"changes": pushed, "update_id": update.id},
                 )
-        if changes.get("status", [None, None])[1] == Status.POST_MORTEM.value:
-            self.postmortem(session, incident=incident, actor_id=update.author_id)
+        status = update.change("status")
+        if status is not None and status.new == Status.POST_MORTEM:
+            self.postmortem(session, incident)
 
     def _slack_updates(
         self, session: Session, incident: Incident, update: IncidentUpdate, source: Source
     ) -> None:
         changes = update.changes
-        if source is not Source.JIRA and update.event_type != "closed":  # a close gets its final message
+        if source is not Source.JIRA and update.event_type != UpdateKind.CLOSED:  # closes get a final message
             enqueue(
-                session, Kind.POST, lane=SLACK, incident_id=incident.id, payload={"summary_of": update.id}
+                session,
+                Kind.POST,
+                lane=Lane.SLACK,
+                incident_id=incident.id,
+                payload={"summary_of": update.id},
             )
         if SHOWN_IN_ANNOUNCEMENT & set(changes):
-            commander = changes.get("commander_id", [None, None])[1]
+            commander = update.change("commander_id")
             enqueue(
                 session,
                 Kind.REFRESH_ANNOUNCEMENT,
-                lane=SLACK,
+                lane=Lane.SLACK,
                 incident_id=incident.id,
-                payload={"invite": commander} if commander else {},
+                payload={"invite": commander.new} if commander and commander.new else {},
             )
-        status = changes.get("status")
+        status = update.change("status")
         if status and is_critical(incident.priority) and self.announcements_channel:
             post_later(
                 session,
                 incident,
-                messages.announcements_status(incident, *status),
+                messages.announcements_status(incident, status.old, status.new),
                 channel=self.announcements_channel,
             )
-        if status and status[1] == Status.CLOSED.value:
+        if status and status.new == Status.CLOSED:
             # Two jobs, so that a retried archive never posts the final message twice.
             post_later(
                 session, incident, messages.closed_message(incident, incident.closure_reason, update.message)
             )
             if self.archive_on_close:
-                enqueue(session, Kind.ARCHIVE_CHANNEL, lane=SLACK, incident_id=incident.id)
+                enqueue(session, Kind.ARCHIVE_CHANNEL, lane=Lane.SLACK, incident_id=incident.id)
 
-    def key_events(
-        self, session: Session, *, incident: Incident, update: IncidentUpdate, source: Source
-    ) -> None:
+    def key_events(self, session: Session, event: KeyEventsUpdated) -> None:
+        incident = event.incident
         if incident.channel_id:
             enqueue(
-                session, Kind.POST, lane=SLACK, incident_id=incident.id, payload={"summary_of": update.id}
+                session,
+                Kind.POST,
+                lane=Lane.SLACK,
+                incident_id=incident.id,
+                payload={"summary_of": event.update.id},
             )
         if self.jira_enabled:
-            enqueue(session, Kind.UPDATE_TIMELINE, lane=JIRA, incident_id=incident.id)
+            enqueue(session, Kind.UPDATE_TIMELINE, lane=Lane.JIRA, incident_id=incident.id)
 
-    def postmortem(self, session: Session, *, incident: Incident, actor_id: str | None) -> None:
+    def postmortem(self, session: Session, incident: Incident) -> None:
         if self.jira_enabled:
-            enqueue(session, Kind.CREATE_POSTMORTEM, lane=JIRA, incident_id=incident.id)
+            enqueue(session, Kind.CREATE_POSTMORTEM, lane=Lane.JIRA, incident_id=incident.id)

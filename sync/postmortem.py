@@ -25,14 +25,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot import incidents
+from bot.enums import Lane
 from bot.jobs import PermanentFailure, enqueue
 from bot.models import Incident, JiraPostMortem, Job
 from bot.workers import HandlerRegistry
 from sync.context import SyncContext, load
+from sync.create_once import create_once
 from sync.directory import Directory
+from sync.jira_handlers import JiraHandlers
 from sync.jira_lag import LagNotices
-from sync.outbox import JIRA, SLACK, Kind
-from sync.postmortem_render import PostMortemInputs, issue_fields, marked_incident, render_part
+from sync.outbox import Kind
+from sync.postmortem_render import MARKER, PostMortemInputs, issue_fields, render_part
 from sync.slack_api import slack_call
 from views import messages
 
@@ -55,13 +58,7 @@ def register_postmortem(
     registry.register(Kind.POSTMORTEM_PIN, service.pin)
 
 
-class PostMortems:
-    def __init__(self, ctx: SyncContext, directory: Directory) -> None:
-        assert ctx.jira is not None
-        self.ctx = ctx
-        self.jira = ctx.jira
-        self.directory = directory
-
+class PostMortems(JiraHandlers):
     # creation -----------------------------------------------------------------------------------
     def create(self, job: Job) -> None:
         """Create the incident's post-mortem issue unless it exists (in the database or in Jira)."""
@@ -71,10 +68,21 @@ class PostMortems:
                 logger.info("incident %s: post-mortem already exists; nothing to create", incident.id)
                 return
             inputs = self._inputs(session, incident, with_channel=True)
-        found = self._made_earlier(incident) if job.attempts > 1 else None  # only a retry can have lost one
-        if found is None:
-            found = self.jira.create_issue(issue_fields(inputs, self.ctx.settings))
-            logger.info("incident %s: created Jira post-mortem %s", incident.id, found[1])
+        settings = self.ctx.settings
+        # A day of margin: Jira reads JQL dates in the searching user's time zone.
+        since = self.jira.jql_time(incident.declared_at - timedelta(days=1))
+        found = create_once(
+            self.jira,
+            incident_id=incident.id,
+            retry=job.attempts > 1,
+            what="post-mortem",
+            search=f"project = {_quoted(settings.jira_postmortem_project_key)} "
+            f"AND issuetype = {_quoted(settings.jira_postmortem_issue_type)} "
+            f'AND created >= "{since}" ORDER BY created DESC',
+            field=settings.jira_postmortem_fields["incident_summary"],
+            marker=MARKER,
+            create=lambda: self.jira.create_issue(issue_fields(inputs, settings)),
+        )
         self._record(incident.id, *found)
 
     def _inputs(self, session: Session, incident: Incident, *, with_channel: bool) -> PostMortemInputs:
@@ -90,39 +98,21 @@ class PostMortems:
             ticket=incidents.ticket(session, incident.id),
         )
 
-    def _made_earlier(self, incident: Incident) -> tuple[str, str] | None:
-        """A post-mortem of this incident already in Jira (a reply lost after Jira saved the issue)."""
-        settings = self.ctx.settings
-        field = settings.jira_postmortem_fields["incident_summary"]
-        # A day of margin: Jira reads JQL dates in the searching user's time zone.
-        since = self.jira.jql_time(incident.declared_at - timedelta(days=1))
-        jql = (
-            f"project = {_quoted(settings.jira_postmortem_project_key)} "
-            f"AND issuetype = {_quoted(settings.jira_postmortem_issue_type)} "
-            f'AND created >= "{since}" ORDER BY created DESC'
-        )
-        found = self.jira.find_issue(
-            jql, field=field, wanted=lambda text: marked_incident(text) == incident.id
-        )
-        if found:
-            logger.info("incident %s: found post-mortem %s made by an earlier attempt", incident.id, found[1])
-        return found
-
     def _record(self, incident_id: int, issue_id: str, key: str) -> None:
         """The post-mortem row and its follow-up jobs, in one commit."""
         url = self.jira.browse_url(key)
         with self.ctx.session() as session:
             incident = load(session, incident_id)
             session.add(JiraPostMortem(incident_id=incident.id, key=key, jira_id=issue_id, url=url))
-            enqueue(session, Kind.POSTMORTEM_LINK, lane=JIRA, incident_id=incident.id)
-            enqueue(session, Kind.POSTMORTEM_ASSIGN, lane=JIRA, incident_id=incident.id)
-            enqueue(session, Kind.POSTMORTEM_NOTICE, lane=SLACK, incident_id=incident.id)
+            enqueue(session, Kind.POSTMORTEM_LINK, lane=Lane.JIRA, incident_id=incident.id)
+            enqueue(session, Kind.POSTMORTEM_ASSIGN, lane=Lane.JIRA, incident_id=incident.id)
+            enqueue(session, Kind.POSTMORTEM_NOTICE, lane=Lane.SLACK, incident_id=incident.id)
             if incident.channel_id:
-                enqueue(session, Kind.REFRESH_ANNOUNCEMENT, lane=SLACK, incident_id=incident.id)
+                enqueue(session, Kind.REFRESH_ANNOUNCEMENT, lane=Lane.SLACK, incident_id=incident.id)
                 enqueue(
                     session,
                     Kind.BOOKMARK,
-                    lane=SLACK,
+                    lane=Lane.SLACK,
                     incident_id=incident.id,
                     payload={"title": BOOKMARK_TITLE, "link": url},
                 )
@@ -216,7 +206,7 @@ class PostMortems:
             return
         with self.ctx.session() as session:  # pinned by a job of its own: a retried pin never posts twice
             payload = {"ts": posted["ts"]}
-            enqueue(session, Kind.POSTMORTEM_PIN, lane=SLACK, incident_id=incident.id, payload=payload)
+            enqueue(session, Kind.POSTMORTEM_PIN, lane=Lane.SLACK, incident_id=incident.id, payload=payload)
             session.commit()
 
     def pin(self, job: Job) -> None:

@@ -21,11 +21,15 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from bot.enums import ImpactType, KeyEventKind, Source, Status, highest_impact
 from bot.models import Incident, IncidentUpdate, KeyEvent
 from bot.settings import Settings
+from sync.create_once import Marker
 from views.announcement import Link
 
 PARTS = ("incident_summary", "timeline", "impact", "mitigation_actions", "root_causes")
-MARKER = "_Post-mortem of incident #{id}, generated from Slack by the incident bot._"
-_MARKER_PATTERN = re.compile(r"Post-mortem of incident #(\d+), generated from Slack by the incident bot")
+#: The post-mortem's marker, the last line of its incident-summary field.
+MARKER = Marker(
+    "_Post-mortem of incident #{id}, generated from Slack by the incident bot._",
+    re.compile(r"Post-mortem of incident #(\d+), generated from Slack by the incident bot"),
+)
 SUMMARY_MAX = 255
 TEXT_FIELD_MAX = 32_000  # Jira's text fields hold 32,767 characters
 
@@ -191,10 +195,10 @@ def render_part(part: str, inputs: PostMortemInputs) -> str:
         "actions": actions(inputs.updates),
         "parties": parties(incident),
         "business_impact": level.value if level else None,
-        "marker": MARKER.format(id=incident.id),
+        "marker": MARKER.text(incident.id),
     }
     text = _environment().get_template(f"{part}.txt").render(context).strip() + "\n"
-    return _fit(text, keep_tail=MARKER.format(id=incident.id) if part == "incident_summary" else "")
+    return _fit(text, keep_tail=MARKER.text(incident.id) if part == "incident_summary" else "")
 
 
 def summary(incident: Incident) -> str:
@@ -222,8 +226,7 @@ def issue_fields(inputs: PostMortemInputs, settings: Settings) -> dict[str, Any]
 
 def marked_incident(text: object) -> int | None:
     """The incident a post-mortem's summary field was generated for, from its marker line."""
-    match = _MARKER_PATTERN.search(text if isinstance(text, str) else "")
-    return int(match.group(1)) if match else None
+    return MARKER.incident_of(text)
 
 
 def _fit(text: str, *, keep_tail: str) -> str:

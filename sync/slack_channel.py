@@ -19,10 +19,11 @@ from typing import Any
 from sqlmodel import Session
 
 from bot import incidents
+from bot.enums import Lane
 from bot.jobs import PermanentFailure, enqueue
 from bot.models import Incident, Job
 from sync.context import SyncContext, load
-from sync.outbox import JIRA, Kind, post_later
+from sync.outbox import Kind, post_later
 from sync.slack_api import slack_call
 from views import messages
 from views.announcement import announcement, topic
@@ -139,5 +140,5 @@ class ChannelSetup:
                 channel=self.ctx.settings.slack_announcements_channel,
             )
         if self.ctx.jira is not None:
-            enqueue(session, Kind.CREATE_TICKET, lane=JIRA, incident_id=incident.id)
+            enqueue(session, Kind.CREATE_TICKET, lane=Lane.JIRA, incident_id=incident.id)
         session.commit()

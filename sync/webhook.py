@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.enums import DeliveryState, Lane
 from bot.jobs import enqueue
 from bot.metrics import WEBHOOK_DELIVERIES
 from bot.models import Job, WebhookDelivery
@@ -33,7 +34,6 @@ from sync.outbox import Kind
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
-INBOUND = "inbound"
 HANDLED_EVENTS = ("jira:issue_updated",)  # a tuple: `in` must not hash whatever JSON gives
 _TOKEN = re.compile(r"[!-~]+")  # printable ASCII, no spaces
 
@@ -134,7 +134,7 @@ class WebhookIntake:
             enqueue(
                 session,
                 Kind.APPLY_WEBHOOK,
-                lane=INBOUND,
+                lane=Lane.INBOUND,
                 incident_id=ticket.incident_id,
                 payload={"identifier": identifier, "ticket_id": ticket.id},
             )
@@ -155,7 +155,7 @@ class WebhookApplier:
     def __call__(self, job: Job) -> None:
         with self.ctx.session() as session:
             delivery = session.get(WebhookDelivery, job.payload["identifier"])
-            if delivery is None or delivery.state != "pending":
+            if delivery is None or delivery.state != DeliveryState.PENDING:
                 return
             payload = as_dict(json.loads(delivery.body))
         changelog = _changelog(payload)
@@ -175,7 +175,7 @@ class WebhookApplier:
         )
         with self.ctx.session() as session:
             delivery = session.get(WebhookDelivery, job.payload["identifier"])
-            delivery.state = "processed"
+            delivery.state = DeliveryState.PROCESSED
             session.add(delivery)
             session.commit()
 

@@ -15,7 +15,7 @@ from bot.enums import Status
 
 CLOSED = "closed"
 
-#: SPEC §4, Slack → Jira.
+#: Slack → Jira: the Jira status each incident status is pushed to.
 INCIDENT_TO_JIRA_STATUS: dict[Status, str] = {
     Status.OPEN: "Incoming",
     Status.INVESTIGATING: "in progress",
@@ -25,7 +25,7 @@ INCIDENT_TO_JIRA_STATUS: dict[Status, str] = {
     Status.CLOSED: "Closed",
 }
 
-#: SPEC §4, Jira → incident; other statuses are ignored.
+#: Jira → incident: the incident status each Jira status means; other statuses are ignored.
 JIRA_TO_INCIDENT_STATUS: dict[str, Status] = {
     "incoming": Status.OPEN,
     "pending resolution": Status.OPEN,
@@ -112,7 +112,7 @@ def from_issue_transitions(current: str, available: list[dict]) -> list[Transiti
     ]
 
 
-#: Jira statuses in lifecycle order, for walking a workflow the bot may not read (SPEC §4's statuses).
+#: The default workflow's statuses in lifecycle order, for walking a workflow the bot may not read.
 LIFECYCLE = ("incoming", "pending resolution", "in progress", "reporter validation", "closed")
 
 

@@ -64,7 +64,8 @@ def change_summary(actor_id: str | None, changes: dict[str, list[Any]], message:
 
 
 def jira_change(key: str, field: str, old: str | None, new: str | None, who: str) -> str:
-    """SPEC §3: `Jira <KEY>: <Field> changed from <old> to <new> by <Jira user>` (values escaped)."""
+    """The channel's line for a change applied from Jira (values escaped):
+    `Jira <KEY>: <Field> changed from <old> to <new> by <Jira user>`."""
     return (
         f"Jira {key}: {field} changed from {escape(old or '(none)')} to {escape(new or '(none)')} "
         f"by {escape(who)}"

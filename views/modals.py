@@ -1,7 +1,8 @@
-"""The four modals of SPEC §3, with their contractual labels, as pure builders."""
+"""The four modals (Declare, Update, Key events, Close) as pure builders, with the labels users rely on."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 
@@ -159,8 +160,26 @@ def update_modal(incident: Incident, *, channel_id: str | None = None) -> dict:
         "Update incident",
         blocks,
         submit="Update",
-        private_metadata=metadata(incident_id=incident.id, channel_id=channel_id),
+        private_metadata=metadata(
+            incident_id=incident.id, channel_id=channel_id, shown=shown_values(incident)
+        ),
     )
+
+
+def shown_values(incident: Incident) -> dict[str, object]:
+    """What the Update modal shows, kept in its metadata: on submit only the fields the user changed
+    from these count. The description travels as a digest (the metadata holds 3,000 characters)."""
+    return {
+        "status": str(incident.status),
+        "priority": incident.priority,
+        "title": incident.title,
+        "commander_id": incident.commander_id,
+        "description_digest": text_digest(incident.description or ""),
+    }
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.strip().encode("utf-8", "replace")).hexdigest()[:20]
 
 
 def key_events_modal(

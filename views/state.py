@@ -16,7 +16,7 @@ from views.ids import (
     key_event_at,
     key_event_note,
 )
-from views.modals import IMPACT_BLOCKS
+from views.modals import IMPACT_BLOCKS, text_digest
 
 
 class State:
@@ -92,6 +92,26 @@ def update_form(view: dict[str, Any]) -> UpdateForm:
         commander_id=state.user(Block.COMMANDER),
         message=state.text(Block.MESSAGE),
     )
+
+
+def update_shown(view: dict[str, Any], form: UpdateForm) -> dict[str, Any]:
+    """What the Update modal showed when it was opened (see `modals.shown_values`), in the form's terms.
+
+    The description is known by its digest: when the submitted text has the same digest it was left as
+    shown; otherwise it was edited, and what was shown is some other text.
+    """
+    shown = State(view).metadata.get("shown")
+    if not isinstance(shown, dict):
+        return {}
+    values = {name: shown[name] for name in ("status", "priority", "title", "commander_id") if name in shown}
+    digest = shown.get("description_digest")
+    if isinstance(digest, str) and form.description is not None:
+        values["description"] = form.description if text_digest(form.description) == digest else _EDITED
+    return values
+
+
+#: Stands for a shown value that differs from anything submitted.
+_EDITED = object()
 
 
 def key_events_form(view: dict[str, Any]) -> dict[str, KeyEventInput]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -13,23 +13,20 @@ from sqlmodel import Session
 from bot import incidents
 from bot.errors import BotError
 from bot.models import Incident
-from bot.rules import check_can_close
-from listeners.common import ensure_can_update, unexpected
+from bot.rules import Actor, check_can_close, check_can_update
+from listeners.common import Services, slack_actor, unexpected
 from listeners.recap import request_postmortem
 from views import modals
 from views.ids import Action
 
-if TYPE_CHECKING:
-    from bot.app import Runtime
-
 logger = logging.getLogger(__name__)
 
 #: What a button does once its incident is loaded; returns the reply for the user who clicked, if any.
-Act = Callable[[Session, Incident, str, str | None], str | None]
+Act = Callable[[Session, Incident, Actor, str | None], str | None]
 
 
-def register(app: App, runtime: Runtime) -> None:
-    buttons = Buttons(runtime)
+def register(app: App, services: Services) -> None:
+    buttons = Buttons(services)
     app.action(Action.UPDATE.value)(buttons.update)
     app.action(Action.KEY_EVENTS.value)(buttons.key_events)
     app.action(Action.POSTMORTEM.value)(buttons.postmortem)
@@ -44,17 +41,17 @@ class Buttons:
     is always asked of Slack here: anyone can see (and click in) a public channel they never joined.
     """
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, services: Services) -> None:
+        self.services = services
 
-    def _run(self, ack: Ack, respond: Respond, body: dict[str, Any], act: Act) -> None:
+    def _run(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient, act: Act) -> None:
         ack()
         user = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
         try:
-            with Session(self.runtime.engine, expire_on_commit=False) as session:
+            with self.services.uow.session() as session:
                 incident = incidents.get(session, int(body["actions"][0]["value"]))
-                reply = act(session, incident, user, channel)
+                reply = act(session, incident, slack_actor(client, user, from_channel=None), channel)
         except BotError as exc:
             reply = str(exc)
         except Exception as exc:
@@ -66,33 +63,33 @@ class Buttons:
                 logger.exception("could not answer %s's click in %s", user, channel)
 
     def update(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient) -> None:
-        def act(session: Session, incident: Incident, user: str, channel: str | None) -> None:
-            ensure_can_update(client, incident, user, from_channel=None)
+        def act(session: Session, incident: Incident, actor: Actor, channel: str | None) -> None:
+            check_can_update(incident, actor)
             view = modals.update_modal(incident, channel_id=channel)
             client.views_open(trigger_id=body["trigger_id"], view=view)
 
-        self._run(ack, respond, body, act)
+        self._run(ack, respond, body, client, act)
 
     def key_events(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient) -> None:
-        def act(session: Session, incident: Incident, user: str, channel: str | None) -> None:
-            ensure_can_update(client, incident, user, from_channel=None)
+        def act(session: Session, incident: Incident, actor: Actor, channel: str | None) -> None:
+            check_can_update(incident, actor)
             events = incidents.key_events(session, incident.id)
             view = modals.key_events_modal(incident, events, channel_id=channel)
             client.views_open(trigger_id=body["trigger_id"], view=view)
 
-        self._run(ack, respond, body, act)
+        self._run(ack, respond, body, client, act)
 
-    def postmortem(self, ack: Ack, respond: Respond, body: dict[str, Any]) -> None:
-        def act(session: Session, incident: Incident, user: str, channel: str | None) -> str:
-            return request_postmortem(self.runtime, session, incident, user)
+    def postmortem(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient) -> None:
+        def act(session: Session, incident: Incident, actor: Actor, channel: str | None) -> str:
+            return request_postmortem(session, incident, actor, self.services.policy)
 
-        self._run(ack, respond, body, act)
+        self._run(ack, respond, body, client, act)
 
     def close(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient) -> None:
-        def act(session: Session, incident: Incident, user: str, channel: str | None) -> None:
-            check_can_close(incident, user, policy=self.runtime.policy)
-            blockers = incidents.close_refusals(session, incident, self.runtime.policy)
+        def act(session: Session, incident: Incident, actor: Actor, channel: str | None) -> None:
+            check_can_close(incident, actor, policy=self.services.policy)
+            blockers = incidents.close_refusals(session, incident, self.services.policy)
             view = modals.close_modal(incident, blockers, channel_id=channel)
             client.views_open(trigger_id=body["trigger_id"], view=view)
 
-        self._run(ack, respond, body, act)
+        self._run(ack, respond, body, client, act)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -13,20 +13,17 @@ from sqlmodel import Session
 from bot import incidents
 from bot.errors import BotError
 from bot.models import Incident
-from bot.rules import check_can_close
-from listeners.common import ensure_can_update, resolve, unexpected
+from bot.rules import Actor, check_can_close, check_can_update
+from listeners.common import Services, resolve, slack_actor, unexpected
 from listeners.recap import recap, request_postmortem
 from views import messages, modals
 from views.ids import COMMAND
 
-if TYPE_CHECKING:
-    from bot.app import Runtime
-
 logger = logging.getLogger(__name__)
 
 
-def register(app: App, runtime: Runtime) -> None:
-    commands = IncidentCommand(runtime)
+def register(app: App, services: Services) -> None:
+    commands = IncidentCommand(services)
     app.command(COMMAND)(commands.handle)
 
 
@@ -57,8 +54,8 @@ class Reply:
 
 
 class IncidentCommand:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, services: Services) -> None:
+        self.services = services
         self.subcommands: dict[str, Callable[..., None]] = {
             "open": self.open,
             "declare": self.open,
@@ -83,7 +80,7 @@ class IncidentCommand:
             reply(messages.unknown_command(command.get("text", "")))
             return
         try:
-            with Session(self.runtime.engine, expire_on_commit=False) as session:
+            with self.services.uow.session() as session:
                 handler(ack=reply, command=command, client=client, session=session, argument=argument)
         except BotError as exc:
             reply(str(exc))
@@ -91,14 +88,14 @@ class IncidentCommand:
             reply(unexpected(exc))
 
     def open(self, *, ack: Reply, command: dict, client: WebClient, session: Session, argument: str) -> None:
-        settings = self.runtime.settings
+        policy = self.services.policy
         ack()
         client.views_open(
             trigger_id=command["trigger_id"],
             view=modals.declare_modal(
                 title=argument,
-                teams=list(settings.teams),
-                categories=settings.categories,
+                teams=list(policy.teams),
+                categories=list(policy.categories),
                 channel_id=command.get("channel_id"),
             ),
         )
@@ -106,8 +103,7 @@ class IncidentCommand:
     def _updatable(self, command: dict, client: WebClient, session: Session, argument: str) -> Incident:
         """The incident the command is about, if this user may update it (else NotAllowed says who may)."""
         incident = resolve(session, channel_id=command.get("channel_id"), reference=argument)
-        user = command["user_id"]
-        ensure_can_update(client, incident, user, from_channel=command.get("channel_id"))
+        check_can_update(incident, _actor(command, client))
         return incident
 
     def update(
@@ -115,27 +111,22 @@ class IncidentCommand:
     ) -> None:
         incident = self._updatable(command, client, session, argument)
         ack()
-        client.views_open(
-            trigger_id=command["trigger_id"],
-            view=modals.update_modal(incident, channel_id=command.get("channel_id")),
-        )
+        _open(client, command, modals.update_modal(incident, channel_id=command.get("channel_id")))
 
     def key_events(
         self, *, ack: Reply, command: dict, client: WebClient, session: Session, argument: str
     ) -> None:
         incident = self._updatable(command, client, session, argument)
         ack()
-        client.views_open(
-            trigger_id=command["trigger_id"],
-            view=modals.key_events_modal(
-                incident, incidents.key_events(session, incident.id), channel_id=command.get("channel_id")
-            ),
+        events = incidents.key_events(session, incident.id)
+        _open(
+            client, command, modals.key_events_modal(incident, events, channel_id=command.get("channel_id"))
         )
 
     def close(self, *, ack: Reply, command: dict, client: WebClient, session: Session, argument: str) -> None:
         incident = resolve(session, channel_id=command.get("channel_id"), reference=argument)
-        check_can_close(incident, command["user_id"], policy=self.runtime.policy)
-        blockers = incidents.close_refusals(session, incident, self.runtime.policy)
+        check_can_close(incident, _actor(command, client), policy=self.services.policy)
+        blockers = incidents.close_refusals(session, incident, self.services.policy)
         ack()
         client.views_open(
             trigger_id=command["trigger_id"],
@@ -152,8 +143,17 @@ class IncidentCommand:
         self, *, ack: Reply, command: dict, client: WebClient, session: Session, argument: str
     ) -> None:
         incident = resolve(session, channel_id=command.get("channel_id"), reference=argument)
-        ack(request_postmortem(self.runtime, session, incident, command["user_id"]))
+        ack(request_postmortem(session, incident, _actor(command, client), self.services.policy))
 
     def list(self, *, ack: Reply, command: dict, client: WebClient, session: Session, argument: str) -> None:
         rows = [(i, incidents.ticket(session, i.id)) for i in incidents.open_incidents(session)[:30]]
         ack(messages.incident_list(rows))
+
+
+def _open(client: WebClient, command: dict[str, Any], view: dict[str, Any]) -> None:
+    client.views_open(trigger_id=command["trigger_id"], view=view)
+
+
+def _actor(command: dict[str, Any], client: WebClient) -> Actor:
+    """A command typed in a channel proves membership of that channel (only members can post there)."""
+    return slack_actor(client, command["user_id"], from_channel=command.get("channel_id"))

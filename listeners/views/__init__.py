@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -12,16 +12,12 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot import incidents
-from bot.enums import KeyEventKind, Status
+from bot.enums import KeyEventKind
 from bot.errors import BotError, CloseRefused, InvalidInput
 from bot.models import Incident
-from bot.rules import check_can_close
-from listeners.common import ensure_can_update, unexpected
+from listeners.common import Services, slack_actor, unexpected
 from views import messages, state
 from views.ids import Block, Callback, key_event_at
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +26,8 @@ FollowUp = Callable[[], None]
 Submit = Callable[[Session, str, dict[str, Any], WebClient], FollowUp | None]
 
 
-def register(app: App, runtime: Runtime) -> None:
-    submissions = Submissions(runtime)
+def register(app: App, services: Services) -> None:
+    submissions = Submissions(services)
     for callback, handler in (
         (Callback.DECLARE, submissions.declare),
         (Callback.UPDATE, submissions.update),
@@ -51,8 +47,10 @@ def _first_input(callback: Callback) -> str:
 
 
 class Submissions:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    """Each submission is one unit of work: the handler's use case, then one commit."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
 
     def wrap(self, handler: Submit, *, error_block: str) -> Callable[..., None]:
         """Turn domain errors into `response_action: errors` on the right block, never a silent failure."""
@@ -60,8 +58,9 @@ class Submissions:
         def listener(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
             user = body["user"]["id"]
             try:
-                with Session(self.runtime.engine, expire_on_commit=False) as session:
+                with self.services.uow.session() as session:
                     follow_up = handler(session, user, view, client)
+                    session.commit()
             except InvalidInput as exc:
                 ack(response_action="errors", errors=_on_blocks(exc.errors, view, error_block))
                 return
@@ -85,21 +84,22 @@ class Submissions:
         self, session: Session, user: str, view: dict[str, Any], client: WebClient
     ) -> FollowUp | None:
         incident = incidents.declare(
-            session=session, reporter_id=user, form=state.declare_form(view), policy=self.runtime.policy
+            session=session, reporter_id=user, form=state.declare_form(view), policy=self.services.policy
         )
-        text = messages.declared_ack(incident, jira_enabled=self.runtime.settings.jira_enabled)
+        text = messages.declared_ack(incident, jira_enabled=self.services.jira_enabled)
         origin = state.State(view).metadata.get("channel_id")
         return lambda: _tell(client, user=user, channel=origin, text=text)
 
     def update(self, session: Session, user: str, view: dict[str, Any], client: WebClient) -> FollowUp | None:
         incident = incidents.get(session, _incident_id(view))
-        ensure_can_update(client, incident, user, from_channel=None)
         form = state.update_form(view)
-        if form.status != incident.status and form.status in _LEAD_STATUSES:
-            action = "close" if form.status == Status.CLOSED else "create the post-mortem of"
-            check_can_close(incident, user, policy=self.runtime.policy, action=action)
         update = incidents.update(
-            session=session, incident_id=incident.id, actor_id=user, form=form, policy=self.runtime.policy
+            session=session,
+            incident_id=incident.id,
+            actor=slack_actor(client, user, from_channel=None),
+            form=form,
+            policy=self.services.policy,
+            shown=state.update_shown(view, form),
         )
         if update is None:
             raise InvalidInput({Block.MESSAGE: "Nothing changed: change a field or write a message."})
@@ -110,9 +110,11 @@ class Submissions:
         self, session: Session, user: str, view: dict[str, Any], client: WebClient
     ) -> FollowUp | None:
         incident = incidents.get(session, _incident_id(view))
-        ensure_can_update(client, incident, user, from_channel=None)
         update = incidents.set_key_events(
-            session=session, incident_id=incident.id, actor_id=user, events_in=state.key_events_form(view)
+            session=session,
+            incident_id=incident.id,
+            actor=slack_actor(client, user, from_channel=None),
+            events_in=state.key_events_form(view),
         )
         if update is None:
             return None
@@ -121,13 +123,12 @@ class Submissions:
 
     def close(self, session: Session, user: str, view: dict[str, Any], client: WebClient) -> FollowUp | None:
         incident = incidents.get(session, _incident_id(view))
-        check_can_close(incident, user, policy=self.runtime.policy)
         update = incidents.close(
             session=session,
             incident_id=incident.id,
-            actor_id=user,
+            actor=slack_actor(client, user, from_channel=None),
             form=state.close_form(view),
-            policy=self.runtime.policy,
+            policy=self.services.policy,
         )
         text = messages.closed_message(incident, incident.closure_reason, update.message)
         return _channelless_reply(client, incident, user, view, text)
@@ -157,10 +158,6 @@ def _tell(client: WebClient, *, user: str, channel: str | None, text: str) -> No
         client.chat_postMessage(channel=user, text=text)
     except SlackApiError:
         logger.exception("could not tell %s about their submission", user)
-
-
-#: Statuses that only the incident's leads may set (SPEC §3: closing, creating the post-mortem).
-_LEAD_STATUSES = {Status.CLOSED.value, Status.POST_MORTEM.value}
 
 
 def _incident_id(view: dict[str, Any]) -> int:

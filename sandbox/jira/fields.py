@@ -104,7 +104,7 @@ class FieldDef:
 
 
 def default_fields() -> dict[str, FieldDef]:
-    """Jira's system fields plus the custom fields SPEC §4 and §5 use."""
+    """Jira's system fields plus the custom fields the incident ticket and the post-mortem use."""
     fields = {
         fid: FieldDef(fid, name, kind, schema_type=st) for fid, (name, kind, st) in SYSTEM_FIELDS.items()
     }

@@ -1,7 +1,7 @@
 """The REST endpoints the `jira` client (and the bot) call, answering with Jira Cloud's shapes.
 
 Paths are relative to `/rest/api/{2,3,latest}/`. Each handler returns `(status, json body or None)`
-or raises `JiraEmulatorError`; see PROTOCOLS.md §2 for the calls they serve.
+or raises `JiraEmulatorError`; together they serve the Jira REST v2 calls the `jira` client makes.
 """
 
 from __future__ import annotations

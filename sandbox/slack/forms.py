@@ -1,7 +1,7 @@
 """Filling a modal the way a person does: by label text, everything else left as Slack shows it.
 
-Builds `view.state.values` with the exact per-element shapes Slack sends in `view_submission` (see
-PROTOCOLS.md): untouched inputs keep what the user typed before, else their `initial_*` value, and Slack's
+Builds `view.state.values` with the exact per-element shapes Slack sends in `view_submission`, as
+real Slack does: untouched inputs keep what the user typed before, else their `initial_*` value, and Slack's
 client-side rules (required inputs, min/max length, known options) are enforced before anything is sent.
 """
 

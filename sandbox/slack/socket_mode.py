@@ -1,6 +1,6 @@
 """The Socket Mode side of Slack: a WebSocket server at /link that pushes envelopes and collects acks.
 
-Speaks what slack_sdk's SocketModeClient expects (PROTOCOLS.md §1): `hello` on connect, envelopes
+Speaks what slack_sdk's SocketModeClient expects: `hello` on connect, envelopes
 `{"envelope_id","type","accepts_response_payload","payload"}`, acks `{"envelope_id","payload"}`, and
 `{"type":"disconnect"}` to make a client reconnect. Envelopes go round robin over open connections, as
 Slack spreads them over an app's connections.

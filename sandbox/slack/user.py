@@ -1,6 +1,6 @@
 """`SlackUser`: a person in the emulated workspace who types slash commands, fills modals, presses buttons.
 
-Each action builds the payload real Slack sends (PROTOCOLS.md §1) with a fresh, registered trigger_id and
+Each action builds the payload real Slack sends with a fresh, registered trigger_id and
 delivers it over Socket Mode; whatever the app acks is then applied as Slack would (ephemeral reply, view
 update/push/close), so a test reads like the user's session.
 """

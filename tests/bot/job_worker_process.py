@@ -6,11 +6,11 @@ import time
 import sqlalchemy as sa
 
 from bot import db
-from bot.jobs import JobQueue
+from bot.jobs import JobQueue, Wakeup
 from bot.workers import HandlerRegistry, WorkerPool
 
 engine = db.make_engine(os.environ["TEST_DATABASE_URL"])
-queue = JobQueue(engine)
+queue = JobQueue(engine, wakeup=Wakeup())
 registry = HandlerRegistry()
 
 

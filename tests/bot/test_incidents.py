@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot import events, incidents
-from bot.enums import Source, Status
+from bot.enums import Status
 from bot.errors import CloseRefused, IncidentNotFound, InvalidInput, NotAllowed
+from bot.events import EventBus
 from bot.forms import CloseForm, DeclareForm, KeyEventInput, UpdateForm
+from bot.jobs import Wakeup
 from bot.models import IncidentUpdate, JiraPostMortem, JiraTicket
-from bot.rules import Policy, check_can_close, check_can_update
+from bot.rules import JIRA, Actor, Policy, check_can_close, check_can_update
+from bot.uow import UnitOfWork
 
 POLICY = Policy(
     postmortem_required_for=frozenset({1, 2}),
@@ -23,40 +26,28 @@ POLICY = Policy(
 
 
 @pytest.fixture
-def session(engine):
-    with Session(engine, expire_on_commit=False) as session:
+def uow(engine) -> UnitOfWork:
+    return UnitOfWork(engine, bus=EventBus(), wakeup=Wakeup())
+
+
+@pytest.fixture
+def session(uow):
+    with uow.session() as session:
         yield session
 
 
 @pytest.fixture
-def received():
-    """Every domain event sent during the test, as (name, kwargs)."""
-    seen: list[tuple[str, dict]] = []
-    handlers = []
-    for signal in (
-        events.incident_declared,
-        events.incident_updated,
-        events.key_events_updated,
-        events.postmortem_requested,
+def received(uow):
+    """Every domain event published (at a commit) during the test, as (name, event)."""
+    seen: list[tuple[str, object]] = []
+    for event_type, name in (
+        (events.IncidentDeclared, "incident-declared"),
+        (events.IncidentUpdated, "incident-updated"),
+        (events.KeyEventsUpdated, "key-events-updated"),
+        (events.PostmortemRequested, "postmortem-requested"),
     ):
-
-        def handler(sender, _name=signal.name, **kwargs):
-            seen.append((_name, kwargs))
-
-        handlers.append(handler)
-        signal.connect(handler)
-    yield seen
-    for signal, handler in zip(
-        (
-            events.incident_declared,
-            events.incident_updated,
-            events.key_events_updated,
-            events.postmortem_requested,
-        ),
-        handlers,
-        strict=True,
-    ):
-        signal.disconnect(handler)
+        uow.bus.subscribe(event_type, lambda _session, event, _name=name: seen.append((_name, event)))
+    return seen
 
 
 def declare(session, priority=1, **overrides):
@@ -76,6 +67,7 @@ def test_declare_records_incident_history_and_event(session, received) -> None:
     assert incident.environments == ["PRD", "STG"]
     [update] = session.exec(select(IncidentUpdate)).all()
     assert update.event_type == "declared" and update.source == "slack" and update.author_id == "UREP"
+    session.commit()
     assert [name for name, _ in received] == ["incident-declared"]
 
 
@@ -111,7 +103,7 @@ def test_update_records_only_changed_fields(session, received) -> None:
     update = incidents.update(
         session=session,
         incident_id=incident.id,
-        actor_id="UREP",
+        actor=Actor("UREP"),
         policy=POLICY,
         form=UpdateForm(
             status="INVESTIGATING", priority=2, title=incident.title, commander_id="UCMD", message="looking"
@@ -120,11 +112,12 @@ def test_update_records_only_changed_fields(session, received) -> None:
     assert update.changes == {"status": ["OPEN", "INVESTIGATING"], "commander_id": ["UREP", "UCMD"]}
     assert update.message == "looking"
     assert incidents.get(session, incident.id).commander_id == "UCMD"
+    session.commit()
     assert received[-1][0] == "incident-updated"
     nothing = incidents.update(
         session=session,
         incident_id=incident.id,
-        actor_id="UREP",
+        actor=Actor("UREP"),
         policy=POLICY,
         form=UpdateForm(status="INVESTIGATING", priority=2),
     )
@@ -137,8 +130,7 @@ def test_jira_sourced_update_has_no_author(session) -> None:
     update = incidents.update(
         session=session,
         incident_id=incident.id,
-        actor_id=None,
-        source=Source.JIRA,
+        actor=JIRA,
         policy=POLICY,
         form=UpdateForm(title="Renamed from Jira side", message="from Jira"),
     )
@@ -151,7 +143,7 @@ def test_close_rules(session) -> None:
         incidents.close(
             session=session,
             incident_id=p1.id,
-            actor_id="UREP",
+            actor=Actor("UREP"),
             form=CloseForm(reason="resolved"),
             policy=POLICY,
         )
@@ -160,7 +152,7 @@ def test_close_rules(session) -> None:
     incidents.update(
         session=session,
         incident_id=p1.id,
-        actor_id="UREP",
+        actor=Actor("UREP"),
         policy=POLICY,
         form=UpdateForm(status="MITIGATED"),
     )
@@ -168,7 +160,7 @@ def test_close_rules(session) -> None:
         incidents.update(
             session=session,
             incident_id=p1.id,
-            actor_id="UREP",
+            actor=Actor("UREP"),
             policy=POLICY,
             form=UpdateForm(status="CLOSED"),
         )
@@ -178,7 +170,7 @@ def test_close_rules(session) -> None:
     update = incidents.close(
         session=session,
         incident_id=p1.id,
-        actor_id="UREP",
+        actor=Actor("UREP"),
         policy=POLICY,
         form=CloseForm(reason="resolved", message="all good"),
     )
@@ -192,12 +184,16 @@ def test_p3_closes_once_mitigated_without_postmortem(session) -> None:
     incidents.update(
         session=session,
         incident_id=p3.id,
-        actor_id="UREP",
+        actor=Actor("UREP"),
         policy=POLICY,
         form=UpdateForm(status="POST_MORTEM"),
     )
     incidents.update(
-        session=session, incident_id=p3.id, actor_id="UREP", policy=POLICY, form=UpdateForm(status="CLOSED")
+        session=session,
+        incident_id=p3.id,
+        actor=Actor("UREP"),
+        policy=POLICY,
+        form=UpdateForm(status="CLOSED"),
     )
     assert incidents.get(session, p3.id).status == "CLOSED"
 
@@ -208,7 +204,7 @@ def test_key_events_record_changes_only(session, received) -> None:
     first = incidents.set_key_events(
         session=session,
         incident_id=incident.id,
-        actor_id="UREP",
+        actor=Actor("UREP"),
         events_in={
             "detected": KeyEventInput(at=at, message="alert fired"),
             "started": KeyEventInput(at=None),
@@ -218,14 +214,14 @@ def test_key_events_record_changes_only(session, received) -> None:
     same = incidents.set_key_events(
         session=session,
         incident_id=incident.id,
-        actor_id="UREP",
+        actor=Actor("UREP"),
         events_in={"detected": KeyEventInput(at=at, message="alert fired")},
     )
     assert same is None
     moved = incidents.set_key_events(
         session=session,
         incident_id=incident.id,
-        actor_id="UREP",
+        actor=Actor("UREP"),
         events_in={
             "detected": KeyEventInput(at=at + timedelta(minutes=5), message=None),
             "recovered": KeyEventInput(at=at + timedelta(hours=1)),
@@ -237,12 +233,13 @@ def test_key_events_record_changes_only(session, received) -> None:
         ("detected", at + timedelta(minutes=5), None),
         ("recovered", at + timedelta(hours=1), None),
     ]
+    session.commit()
     assert received[-1][0] == "key-events-updated"
     with pytest.raises(InvalidInput):
         incidents.set_key_events(
             session=session,
             incident_id=incident.id,
-            actor_id="UREP",
+            actor=Actor("UREP"),
             events_in={"started": KeyEventInput(at=None, message="note without a time")},
         )
 
@@ -269,13 +266,13 @@ def test_open_incidents_newest_first(session) -> None:
 def test_permissions_say_who_may(session) -> None:
     incident = declare(session)
     incident.channel_id = "C1"
-    check_can_update(incident, "UREP", is_channel_member=False)
-    check_can_update(incident, "USOMEONE", is_channel_member=True)
+    check_can_update(incident, Actor("UREP"))
+    check_can_update(incident, Actor("USOMEONE", in_channel=lambda _incident: True))
     with pytest.raises(NotAllowed, match="members of <#C1>, the commander and reporter <@UREP>"):
-        check_can_update(incident, "USTRANGER", is_channel_member=False)
-    check_can_close(incident, "UOPS", policy=POLICY)
+        check_can_update(incident, Actor("USTRANGER"))
+    check_can_close(incident, Actor("UOPS"), policy=POLICY)
     incident.commander_id = "UCMD"
     with pytest.raises(
         NotAllowed, match="the commander <@UCMD> or the reporter <@UREP> or a member of the resp"
     ):
-        check_can_close(incident, "USTRANGER", policy=POLICY)
+        check_can_close(incident, Actor("USTRANGER"), policy=POLICY)

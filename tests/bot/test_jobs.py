@@ -13,16 +13,19 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot.jobs import Backoff, JobQueue, PermanentFailure, RetryLater, enqueue
+from bot.events import EventBus
+from bot.jobs import Backoff, JobQueue, PermanentFailure, RetryLater, Wakeup, enqueue
 from bot.models import Job, utcnow
+from bot.uow import UnitOfWork
 from bot.workers import HandlerRegistry, WorkerPool, run_one
 
 FAST = Backoff(base=0.01, cap=0.05)
 
 
-def add_jobs(engine, specs: list[tuple[str, int | None, str]]) -> list[int]:
-    """Enqueue (kind, incident, lane) jobs in one transaction, as a use case would."""
-    with Session(engine) as session:
+def add_jobs(engine, specs: list[tuple[str, int | None, str]], wakeup: Wakeup | None = None) -> list[int]:
+    """Enqueue (kind, incident, lane) jobs in one transaction, as a use case would (its commit wakes
+    `wakeup`, the queue's, when given)."""
+    with UnitOfWork(engine, bus=EventBus(), wakeup=wakeup or Wakeup()).session() as session:
         jobs = [
             enqueue(session, kind, lane=lane, incident_id=incident, payload={"n": n})
             for n, (kind, incident, lane) in enumerate(specs)
@@ -46,7 +49,7 @@ def states(engine) -> dict[int, str]:
 
 
 def test_jobs_of_one_incident_and_lane_run_in_order_even_through_retries(engine) -> None:
-    queue = JobQueue(engine, backoff=FAST)
+    queue = JobQueue(engine, wakeup=Wakeup(), backoff=FAST)
     ran: list[tuple[int, int]] = []
     failed_once: set[int] = set()
 
@@ -71,7 +74,7 @@ def test_jobs_of_one_incident_and_lane_run_in_order_even_through_retries(engine)
 
 
 def test_a_blocked_lane_does_not_hold_up_the_other_lane(engine) -> None:
-    queue = JobQueue(engine, backoff=Backoff(base=60, cap=60))
+    queue = JobQueue(engine, wakeup=Wakeup(), backoff=Backoff(base=60, cap=60))
     registry = HandlerRegistry()
     registry.register("jira", lambda job: (_ for _ in ()).throw(RetryLater("down", retry_after=60)))
     registry.register("slack", lambda job: None)
@@ -81,7 +84,7 @@ def test_a_blocked_lane_does_not_hold_up_the_other_lane(engine) -> None:
 
 
 def test_backoff_honours_retry_after(engine) -> None:
-    queue = JobQueue(engine, backoff=Backoff(base=0.01, cap=0.02))
+    queue = JobQueue(engine, wakeup=Wakeup(), backoff=Backoff(base=0.01, cap=0.02))
     registry = HandlerRegistry()
     registry.register("push", lambda job: (_ for _ in ()).throw(RetryLater("429", retry_after=30)))
     [job_id] = add_jobs(engine, [("push", 1, "jira")])
@@ -103,7 +106,7 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
 
 
 def test_failing_job_is_parked_with_its_error_and_can_be_retried(engine) -> None:
-    queue = JobQueue(engine, backoff=FAST, max_attempts=3)
+    queue = JobQueue(engine, wakeup=Wakeup(), backoff=FAST, max_attempts=3)
     registry = HandlerRegistry()
     calls = []
 
@@ -125,7 +128,7 @@ def test_failing_job_is_parked_with_its_error_and_can_be_retried(engine) -> None
 
 
 def test_permanent_failure_parks_at_once_and_unknown_kinds_are_parked(engine) -> None:
-    queue = JobQueue(engine, backoff=FAST)
+    queue = JobQueue(engine, wakeup=Wakeup(), backoff=FAST)
     registry = HandlerRegistry()
     registry.register("bad", lambda job: (_ for _ in ()).throw(PermanentFailure("400 field refused")))
     bad, unknown = add_jobs(engine, [("bad", 1, "jira"), ("mystery", 2, "jira")])
@@ -135,7 +138,7 @@ def test_permanent_failure_parks_at_once_and_unknown_kinds_are_parked(engine) ->
 
 
 def test_workers_wake_at_once_on_commit(engine) -> None:
-    queue = JobQueue(engine)
+    queue = JobQueue(engine, wakeup=Wakeup())
     done = threading.Event()
     registry = HandlerRegistry()
     registry.register("ping", lambda job: done.set())
@@ -144,7 +147,7 @@ def test_workers_wake_at_once_on_commit(engine) -> None:
     try:
         time.sleep(0.2)  # let the worker go idle on its 30 s poll
         started = time.monotonic()
-        add_jobs(engine, [("ping", None, "slack")])
+        add_jobs(engine, [("ping", None, "slack")], queue.wakeup)
         assert done.wait(5)
         latency = time.monotonic() - started
     finally:
@@ -163,7 +166,7 @@ class CountingQueue(JobQueue):
 
 
 def test_a_commit_wakes_one_idle_worker_and_a_burst_gets_one_worker_per_job(engine) -> None:
-    queue = CountingQueue(engine)
+    queue = CountingQueue(engine, wakeup=Wakeup())
     together = threading.Barrier(3, timeout=5)  # broken unless three jobs run at the same time
     ran: list[int] = []
     registry = HandlerRegistry()
@@ -174,14 +177,14 @@ def test_a_commit_wakes_one_idle_worker_and_a_burst_gets_one_worker_per_job(engi
     try:
         wait_until(lambda: queue.claims >= 8)  # each worker found nothing and went idle
         idle = queue.claims
-        add_jobs(engine, [("ping", None, "slack")])
+        add_jobs(engine, [("ping", None, "slack")], queue.wakeup)
         wait_until(lambda: len(ran) == 1)
         wait_until(lambda: queue.claims >= idle + 3)
         # the woken worker's claim, its look for more once done, and the one it passed the wake-up to
         # (three), with room for a stray wake-up from elsewhere in the process; waking every idle worker
         # made it nine
         assert queue.claims <= idle + 5
-        add_jobs(engine, [("meet", n, "slack") for n in (1, 2, 3)])
+        add_jobs(engine, [("meet", n, "slack") for n in (1, 2, 3)], queue.wakeup)
         wait_until(lambda: len(ran) == 4)
     finally:
         pool.stop()
@@ -189,7 +192,7 @@ def test_a_commit_wakes_one_idle_worker_and_a_burst_gets_one_worker_per_job(engi
 
 
 def test_expired_lease_is_claimed_again(engine) -> None:
-    queue = JobQueue(engine, lease_seconds=0.2)
+    queue = JobQueue(engine, wakeup=Wakeup(), lease_seconds=0.2)
     [job_id] = add_jobs(engine, [("push", 1, "jira")])
     assert queue.claim("dead-worker").id == job_id
     assert queue.claim("other") is None
@@ -224,7 +227,7 @@ def test_two_processes_never_run_one_job_twice(request) -> None:
 
 
 def test_a_remote_outage_is_waited_out_past_the_attempt_budget(engine) -> None:
-    queue = JobQueue(engine, backoff=Backoff(base=0.001, cap=0.001), max_attempts=2)
+    queue = JobQueue(engine, wakeup=Wakeup(), backoff=Backoff(base=0.001, cap=0.001), max_attempts=2)
     registry = HandlerRegistry()
     calls = []
 

@@ -1,4 +1,4 @@
-"""Settings: defaults from SPEC §6, and each invalid value named in the error, secrets never shown."""
+"""Settings: the documented defaults, and each invalid value named in the error, secrets never shown."""
 
 from __future__ import annotations
 

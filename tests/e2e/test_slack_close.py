@@ -1,4 +1,4 @@
-"""Closing from Slack (SPEC §2 close rules, §3 "Updating"): refused with its reasons, then allowed, with
+"""Closing from Slack (the close rules): refused with its reasons, then allowed, with
 the final message and the archive (configurable)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""`/incident` texts and references (SPEC §3 "Slash command"), the announcement's buttons, and
-who may do what (SPEC §3 "Who may do what")."""
+"""`/incident` texts and references, the announcement's buttons, and
+who may do what."""
 
 from __future__ import annotations
 

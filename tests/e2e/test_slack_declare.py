@@ -1,4 +1,4 @@
-"""Declaring through Slack (SPEC §3 "Declaring"), end to end: the modal, its errors, and what Slack
+"""Declaring through Slack, end to end: the modal, its errors, and what Slack
 ends up holding."""
 
 from __future__ import annotations

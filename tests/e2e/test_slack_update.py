@@ -1,4 +1,4 @@
-"""Updating an incident from Slack (SPEC §3 "Updating"): each field, the summary line, the announcement
+"""Updating an incident from Slack: each field, the summary line, the announcement
 edited in place, the topic, the announcements channel, and the key events."""
 
 from __future__ import annotations

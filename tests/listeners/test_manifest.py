@@ -1,4 +1,4 @@
-"""`manifest.yml` against the code (SPEC §3): exactly the bot scopes the code's Web API calls need, and the
+"""`manifest.yml` against the code: exactly the bot scopes the code's Web API calls need, and the
 slash command the listeners answer.
 
 The Web API methods are found by reading the source: every call of a `WebClient` method (`client.chat_update`,

@@ -20,6 +20,7 @@ from bot.app import Runtime, build_runtime
 from bot.forms import DeclareForm, UpdateForm
 from bot.http_server import HttpServer, build_app
 from bot.models import Incident, JiraTicket, Job
+from bot.rules import Actor
 from bot.settings import load_settings
 from bot.workers import run_one
 from sandbox.jira import JiraEmulator, JiraUser
@@ -35,7 +36,7 @@ class Harness:
     announcements: str
 
     def session(self) -> Session:
-        return Session(self.runtime.engine, expire_on_commit=False)
+        return self.runtime.uow.session()
 
     def drain(self, *, timeout: float = 15.0, until_idle: bool = True) -> None:
         """Run jobs until none is runnable now; jobs waiting for a later attempt are left alone."""
@@ -67,22 +68,25 @@ class Harness:
         if priority >= 4:
             fields.setdefault("suggested_team_routing", "Checkout")
         with self.session() as session:
-            return incidents.declare(
+            incident = incidents.declare(
                 session=session,
                 reporter_id=person(reporter).slack_id,
                 form=DeclareForm(priority=priority, **fields),
                 policy=self.runtime.policy,
             )
+            session.commit()
+            return incident
 
     def update(self, incident: Incident, actor: str = "alice", **fields: Any) -> None:
         with self.session() as session:
             incidents.update(
                 session=session,
                 incident_id=incident.id,
-                actor_id=person(actor).slack_id,
+                actor=Actor(person(actor).slack_id),
                 form=UpdateForm(**fields),
                 policy=self.runtime.policy,
             )
+            session.commit()
 
     def incident(self, incident_id: int) -> Incident:
         with self.session() as session:

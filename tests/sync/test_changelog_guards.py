@@ -1,4 +1,4 @@
-"""The guards of SPEC §4 on the way in, and the order of deliveries: nothing the bot wrote comes back,
+"""The loop guards on the way in, and the order of deliveries: nothing the bot wrote comes back,
 nothing older wins, nothing closes an incident its rules keep open."""
 
 from __future__ import annotations

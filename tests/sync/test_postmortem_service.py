@@ -20,6 +20,7 @@ from bot.app import Runtime, build_runtime
 from bot.forms import DeclareForm, KeyEventInput, UpdateForm
 from bot.jobs import RetryLater, enqueue
 from bot.models import Incident, JiraPostMortem, Job, User
+from bot.rules import Actor
 from bot.settings import Settings, load_settings
 from bot.workers import run_one
 from sandbox.jira import JiraEmulator
@@ -42,7 +43,7 @@ class Rig:
     jira: JiraEmulator
 
     def session(self) -> Session:
-        return Session(self.runtime.engine, expire_on_commit=False)
+        return self.runtime.uow.session()
 
     def drain(self, timeout: float = 20.0) -> None:
         """Run jobs until none is left, waiting out backoffs."""
@@ -70,32 +71,39 @@ class Rig:
         fields.setdefault("title", "Checkout returns 500 errors")
         fields.setdefault("priority", 1)
         with self.session() as session:
-            return incidents.declare(
+            incident = incidents.declare(
                 session=session,
                 reporter_id=person("alice").slack_id,
                 form=DeclareForm(**fields),
                 policy=self.runtime.policy,
             )
+            session.commit()
+            return incident
 
     def update(self, incident: Incident, **fields: Any) -> None:
         with self.session() as session:
             incidents.update(
                 session=session,
                 incident_id=incident.id,
-                actor_id=person("alice").slack_id,
+                actor=Actor(person("alice").slack_id),
                 form=UpdateForm(**fields),
                 policy=self.runtime.policy,
             )
+            session.commit()
 
     def request_postmortem(self, incident: Incident) -> None:
         with self.session() as session:
-            incidents.request_postmortem(session=session, incident_id=incident.id, actor_id="U0ALICE")
+            incidents.request_postmortem(
+                session=session, incident_id=incident.id, actor=Actor("U0ALICE"), policy=self.runtime.policy
+            )
+            session.commit()
 
     def key_events(self, incident: Incident, **events: KeyEventInput) -> None:
         with self.session() as session:
             incidents.set_key_events(
-                session=session, incident_id=incident.id, actor_id="U0ALICE", events_in=events
+                session=session, incident_id=incident.id, actor=Actor("U0ALICE"), events_in=events
             )
+            session.commit()
 
     def incident(self, incident: Incident) -> Incident:
         with self.session() as session:
@@ -158,7 +166,7 @@ def rig(database_url: str) -> Iterator[Rig]:
     runtime = build_runtime(settings_for(database_url, slack, jira))
     ctx = SyncContext(
         settings=runtime.settings,
-        engine=runtime.engine,
+        uow=runtime.uow,
         kv=runtime.kv,
         policy=runtime.policy,
         slack=runtime.slack,
@@ -332,7 +340,7 @@ def test_a_lost_reply_is_found_in_jira_instead_of_creating_again(rig: Rig) -> No
     lossy = PostMortems(
         SyncContext(
             settings=rig.ctx.settings,
-            engine=rig.ctx.engine,
+            uow=rig.ctx.uow,
             kv=rig.ctx.kv,
             policy=rig.ctx.policy,
             slack=rig.ctx.slack,

@@ -1,4 +1,4 @@
-"""The pinned announcement and the topic (SPEC §3): what they show, the four buttons, escaped user text."""
+"""The pinned announcement and the topic: what they show, the four buttons, escaped user text."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The four modals of SPEC §3 as pure builders: contractual labels, options, prefills, valid Block Kit."""
+"""The four modals as pure builders: contractual labels, options, prefills, valid Block Kit."""
 
 from __future__ import annotations
 
@@ -131,7 +131,16 @@ def test_update_modal_is_prefilled_with_the_incident() -> None:
         "initial_user": "U2",
     }
     assert "initial_value" not in element(view, "Message")
-    assert json.loads(view["private_metadata"]) == {"incident_id": 12, "channel_id": "C9"}
+    metadata = json.loads(view["private_metadata"])
+    assert {k: metadata[k] for k in ("incident_id", "channel_id")} == {"incident_id": 12, "channel_id": "C9"}
+    shown = metadata["shown"]
+    assert (shown["status"], shown["priority"], shown["title"], shown["commander_id"]) == (
+        "INVESTIGATING",
+        2,
+        "Checkout is down for everyone",
+        "U2",
+    )
+    assert shown["description_digest"] == modals.text_digest("Card payments fail")
 
 
 def test_key_events_modal_has_a_time_and_a_note_per_event_prefilled_when_set() -> None:
