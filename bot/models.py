@@ -158,6 +158,11 @@ class JiraTicket(SQLModel, table=True):
     url: str
     #: field → id of the newest Jira changelog applied to it, so a late, older change never wins.
     field_versions: dict[str, int] = _json(dict)
+    #: incident field → the value the ticket is last known to hold (from what the bot wrote and the
+    #: changelogs it read), so `/incident status` can tell whether the two sides really agree.
+    jira_values: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False, server_default="{}")
+    )
 
 
 class JiraPostMortem(SQLModel, table=True):
