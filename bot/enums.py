@@ -41,6 +41,9 @@ class UpdateKind(StrEnum):
     CLOSED = "closed"
     KEY_EVENTS = "key_events"
     POSTMORTEM_REQUESTED = "postmortem_requested"
+    #: a value the bot itself wrote to Jira, given back to the incident after an older Jira change that
+    #: arrived late had replaced it (the incident follows Jira's order, the bot's writes included)
+    CORRECTED = "corrected"
 
 
 class Lane(StrEnum):

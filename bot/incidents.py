@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot import events
-from bot.enums import Status, UpdateKind
+from bot.enums import Source, Status, UpdateKind
 from bot.errors import BotError, CloseRefused, IncidentNotFound, InvalidInput
 from bot.forms import CloseForm, DeclareForm, KeyEventInput, UpdateForm, validate_key_events
 from bot.models import Change, Incident, IncidentUpdate, JiraPostMortem, JiraTicket, KeyEvent, utcnow
@@ -114,6 +114,7 @@ def update(
     form: UpdateForm,
     policy: Policy,
     shown: dict[str, Any] | None = None,
+    kind: UpdateKind = UpdateKind.UPDATED,
     now: datetime | None = None,
 ) -> IncidentUpdate | None:
     """Apply the fields that really changed; None when nothing did. A close obeys the close rules.
@@ -121,7 +122,7 @@ def update(
     `shown` holds what the person's form showed when it was opened: a field counts as changed only
     when the submitted value differs from it, so a form left open while the incident changed elsewhere
     (in Jira, in another form) never reverts that change. Without it, the incident's current values
-    are the reference.
+    are the reference. `kind` is `CORRECTED` for a correction from Jira (see `UpdateKind`).
     """
     incident = get(session, incident_id)
     check_can_update(incident, actor)
@@ -143,7 +144,7 @@ def update(
     now = now or utcnow()
     for name, change in changes.items():
         setattr(incident, name, Status(change.new) if name == "status" else change.new)
-    return _updated(session, incident, actor, UpdateKind.UPDATED, changes, form.message, now)
+    return _updated(session, incident, actor, kind, changes, form.message, now)
 
 
 def close(
@@ -263,6 +264,20 @@ def request_postmortem(
         raise PostmortemsOff()
     _record(session, incident, actor, UpdateKind.POSTMORTEM_REQUESTED, {}, None, utcnow())
     events.record(session, events.PostmortemRequested(incident=incident, actor_id=actor.user_id))
+    return None
+
+
+def last_change_source(session: Session, incident_id: int, field: str) -> tuple[Source, UpdateKind] | None:
+    """Where the incident's current value of `field` came from: the source and kind of the newest
+    update that changed it (None when none did since it was declared)."""
+    query = (
+        select(IncidentUpdate)
+        .where(IncidentUpdate.incident_id == incident_id)
+        .order_by(col(IncidentUpdate.id).desc())
+    )
+    for update in session.exec(query):
+        if field in update.changes:
+            return update.source, update.event_type
     return None
 
 

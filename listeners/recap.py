@@ -9,10 +9,12 @@ from bot.enums import JobState
 from bot.jobs import incident_backlog
 from bot.models import Incident
 from bot.rules import Actor, Policy
+from bot.sync_state import disagreements
 from views import messages
 
 
 def sync_state(session: Session, incident: Incident) -> str:
+    """`in step` only when nothing is on its way and the ticket's last known values agree."""
     backlog = incident_backlog(session, incident.id)
     waiting = backlog.get(JobState.PENDING, 0) + backlog.get(JobState.RUNNING, 0)
     parts = []
@@ -22,6 +24,9 @@ def sync_state(session: Session, incident: Incident) -> str:
         parts.append(f"{waiting} change(s) on their way")
     if failed := backlog.get(JobState.FAILED):
         parts.append(f"{failed} failed (see `python -m bot jobs`)")
+    ticket = incidents.ticket(session, incident.id)
+    if not parts and ticket is not None and (differs := disagreements(incident, ticket.jira_values)):
+        parts.append("differs from Jira: " + ", ".join(differs))
     return "; ".join(parts) or "in step"
 
 

@@ -3,9 +3,14 @@
 Each Jira changelog history is applied once, keyed by its id: the `applied_changelog` row commits in
 the same transaction as the incident update and the Slack messages it causes, so a replay (a webhook
 retried, the same change seen by the reconciler) is harmless. Per field, a history older than the
-newest one already seen is stale and skipped, so out-of-order deliveries end in Jira's state. Histories
-the bot wrote itself, echoes and values the incident already has count as seen (they move the field's
-version) without changing anything, so a late, older change cannot undo them either.
+newest one already seen is stale and skipped, so out-of-order deliveries end in Jira's state.
+
+Histories the bot wrote itself (and echoes of its writes) count as seen: they move the field's version,
+so a late, older change cannot undo them. They change nothing, with one exception: when the incident
+differs from such a write because a Jira change was applied in between (one that is older in Jira, as
+this history is newer: it arrived late, between the write and its echo), the write is given back to the
+incident (an update of kind `corrected`). Jira's latest value wins on both sides, the bot's own writes
+included; where the incident's value came from Slack instead, Slack is ahead and its push is on its way.
 
 The loop guards: the bot's own account is skipped (and the bounce keys its writes set are taken
 then, so they cannot swallow a person's identical change later); a value the bot just wrote is skipped
@@ -32,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from bot import incidents
-from bot.enums import Status
+from bot.enums import Source, Status, UpdateKind
 from bot.errors import InvalidInput
 from bot.forms import UpdateForm
 from bot.metrics import CHANGES_APPLIED
@@ -42,6 +47,7 @@ from sync.context import SyncContext
 from sync.directory import Directory
 from sync.guards import BounceGuard
 from sync.jira_fields import strip_generated
+from sync.jira_values import jira_value
 from sync.outbox import post_later
 from sync.workflow import INCIDENT_TO_JIRA_STATUS, JIRA_TO_INCIDENT_STATUS
 from views import messages
@@ -142,21 +148,29 @@ class ChangelogProcessor:
         items = [i for i in raw_items if isinstance(i, dict)] if isinstance(raw_items, list) else []
         author = as_dict(history.get("author"))
         own = self._own(author)
-        who = _who(author)
         mapped = _last_per_field(c for c in (self._map(i, resolve=not own) for i in items) if c)
         with self.ctx.session() as session:
-            _lock(session, ticket_id)
+            lock_ticket(session, ticket_id)
             ticket = session.get(JiraTicket, ticket_id)
             if ticket is None or session.get(AppliedChangelog, changelog_id) is not None:
                 outcome.duplicate = True
                 return outcome
-            incident = incidents.get(session, ticket.incident_id)
-            newest = int(changelog_id)
-            changes, seen = self._sort(ticket, incident, mapped, newest, own, outcome)
-            changes = self._admissible(session, incident, ticket, changes, who, outcome)
-            touched = seen + [c.incident_field for c in changes]
+            run = _Applying(
+                session,
+                incidents.get(session, ticket.incident_id),
+                ticket,
+                int(changelog_id),
+                _who(author),
+                outcome,
+            )
+            changes, corrections, seen = self._sort(run, mapped, own)
+            changes, corrections = self._admissible(run, changes), self._admissible(run, corrections)
+            touched = seen + [c.incident_field for c in (*changes, *corrections)]
+            known = {**_raw_status(items, ticket, run.newest), **_known_values(mapped, touched)}
             if touched:
-                ticket.field_versions = {**ticket.field_versions, **dict.fromkeys(touched, newest)}
+                ticket.field_versions = {**ticket.field_versions, **dict.fromkeys(touched, run.newest)}
+            if known:
+                ticket.jira_values = {**ticket.jira_values, **known}
                 session.add(ticket)
             session.add(
                 AppliedChangelog(
@@ -164,8 +178,8 @@ class ChangelogProcessor:
                 )
             )
             try:
-                if changes:
-                    self._record(session, incident, ticket, changes, who, outcome)
+                self._record(run, changes, UpdateKind.UPDATED)
+                self._record(run, corrections, UpdateKind.CORRECTED)
                 session.commit()
             except IntegrityError:
                 session.rollback()
@@ -179,32 +193,46 @@ class ChangelogProcessor:
         return bool(self.bot_account) and isinstance(account, str) and account == self.bot_account
 
     def _sort(
-        self,
-        ticket: JiraTicket,
-        incident: Incident,
-        mapped: list[Change],
-        newest: int,
-        own: bool,
-        outcome: Outcome,
-    ) -> tuple[list[Change], list[str]]:
-        """Split the mapped items into changes to make and fields merely seen (own, echo, unchanged)."""
+        self, run: _Applying, mapped: list[Change], own: bool
+    ) -> tuple[list[Change], list[Change], list[str]]:
+        """Split the mapped items into changes to make, corrections (the bot's own writes to give back)
+        and fields merely seen (own or echo writes the incident agrees with, values it already has)."""
         changes: list[Change] = []
+        corrections: list[Change] = []
         seen: list[str] = []
         for change in mapped:
             name = change.incident_field
-            if newest < int(ticket.field_versions.get(name, 0)):
-                outcome.skipped.append(f"{name}: older than a change already applied")
+            if run.newest < int(run.ticket.field_versions.get(name, 0)):
+                run.outcome.skipped.append(f"{name}: older than a change already applied")
                 continue
-            echo = self.guard.is_echo(ticket.incident_id, change.jira_field, change.echo_value)
-            if own or echo:
+            echo = self.guard.is_echo(run.ticket.incident_id, change.jira_field, change.echo_value)
+            if (own or echo) and self._overtaken_write(run, change):
+                corrections.append(change)
+            elif own or echo:
                 seen.append(name)
-                outcome.skipped.append(f"{name}: {'made by the bot' if own else 'echo of the bot write'}")
-            elif _already(incident, change):
+                run.outcome.skipped.append(f"{name}: {'made by the bot' if own else 'echo of the bot write'}")
+            elif _already(run.incident, change):
                 seen.append(name)
-                outcome.skipped.append(f"{name}: the incident already has it")
+                run.outcome.skipped.append(f"{name}: the incident already has it")
             else:
                 changes.append(change)
-        return changes, seen
+        return changes, corrections, seen
+
+    def _overtaken_write(self, run: _Applying, change: Change) -> bool:
+        """Whether this write of the bot's, the newest Jira change of its field, must be given back.
+
+        That is so when the incident differs from it because of a Jira change applied earlier (which, this
+        history being newer, was older in Jira: it arrived late, between the write and its echo). When the
+        incident's value came from Slack, Slack is ahead: its own push (and echo) is on its way.
+        """
+        if _already(run.incident, change):
+            return False
+        origin = incidents.last_change_source(run.session, run.incident.id, change.incident_field)
+        if origin is None or origin[0] is not Source.JIRA:
+            return False
+        if change.incident_field == "commander_id" and change.value is None:
+            change.value = self.directory.slack_user(change.echo_value)
+        return change.value is not None
 
     def _map(self, item: dict[str, Any], *, resolve: bool = True) -> Change | None:
         """Jira item → incident field (status, the priority field, summary, description, assignee);
@@ -243,32 +271,19 @@ class ChangelogProcessor:
             return Change("commander_id", "assignee", "Assignee", slack_id, from_text, to_text, account)
         return None
 
-    def _admissible(
-        self,
-        session: Session,
-        incident: Incident,
-        ticket: JiraTicket,
-        changes: list[Change],
-        who: str,
-        outcome: Outcome,
-    ) -> list[Change]:
+    def _admissible(self, run: _Applying, changes: list[Change]) -> list[Change]:
         """Drop (and explain in the channel) a refused close and values the incident cannot take."""
         wanted_status = next((c.value for c in changes if c.incident_field == "status"), None)
-        refused = self._close_refusal(session, incident, wanted_status)
+        refused = self._close_refusal(run.session, run.incident, wanted_status)
         if refused is not None:
             changes = [c for c in changes if c.incident_field != "status"]
-            post_later(session, incident, messages.jira_close_refused(ticket.key, who, refused))
-            outcome.skipped.append("status: close refused by the close rules")
-        return self._valid(session, incident, ticket, changes, outcome)
+            post_later(
+                run.session, run.incident, messages.jira_close_refused(run.ticket.key, run.who, refused)
+            )
+            run.outcome.skipped.append("status: close refused by the close rules")
+        return self._valid(run, changes)
 
-    def _valid(
-        self,
-        session: Session,
-        incident: Incident,
-        ticket: JiraTicket,
-        changes: list[Change],
-        outcome: Outcome,
-    ) -> list[Change]:
+    def _valid(self, run: _Applying, changes: list[Change]) -> list[Change]:
         """Drop (and explain) values the incident cannot take, e.g. a three-letter summary."""
         try:
             UpdateForm(**{c.incident_field: c.value for c in changes}).validate()
@@ -278,47 +293,81 @@ class ChangelogProcessor:
             for change in changes:
                 if change.incident_field in exc.errors:
                     reason = exc.errors[change.incident_field]
-                    post_later(
-                        session, incident, messages.jira_change_refused(ticket.key, change.label, reason)
-                    )
-                    outcome.skipped.append(f"{change.incident_field}: {reason}")
+                    refusal = messages.jira_change_refused(run.ticket.key, change.label, reason)
+                    post_later(run.session, run.incident, refusal)
+                    run.outcome.skipped.append(f"{change.incident_field}: {reason}")
                 else:
                     kept.append(change)
             return kept
 
-    def _record(
-        self,
-        session: Session,
-        incident: Incident,
-        ticket: JiraTicket,
-        changes: list[Change],
-        who: str,
-        outcome: Outcome,
-    ) -> None:
-        """The channel messages and the Jira-sourced incident update, committed together."""
+    def _record(self, run: _Applying, changes: list[Change], kind: UpdateKind) -> None:
+        """The channel messages and the Jira-sourced incident update, in the caller's transaction."""
+        if not changes:
+            return
         for change in changes:
             post_later(
-                session,
-                incident,
-                messages.jira_change(ticket.key, change.label, change.shown_from, change.shown_to, who),
+                run.session,
+                run.incident,
+                messages.jira_change(
+                    run.ticket.key, change.label, change.shown_from, change.shown_to, run.who
+                ),
             )
-            outcome.applied.append(change.incident_field)
+            run.outcome.applied.append(change.incident_field)
         form = UpdateForm(
             **{c.incident_field: c.value for c in changes},
-            message=f"Changed from Jira by {who} ({ticket.key})",
+            message=f"Changed from Jira by {run.who} ({run.ticket.key})",
         )
         incidents.update(
-            session=session, incident_id=incident.id, actor=JIRA, form=form, policy=self.ctx.policy
+            session=run.session,
+            incident_id=run.incident.id,
+            actor=JIRA,
+            form=form,
+            policy=self.ctx.policy,
+            kind=kind,
         )
 
     def _close_refusal(self, session: Session, incident: Incident, status: str | None) -> list[str] | None:
-        if status != Status.CLOSED.value or incident.status == Status.CLOSED.value:
+        if status != Status.CLOSED or incident.status == Status.CLOSED:
             return None
         return incidents.close_refusals(session, incident, self.ctx.policy) or None
 
 
-def _lock(session: Session, ticket_id: int) -> None:
-    """Hold the ticket row until commit, so the two doors apply one issue's histories one at a time.
+@dataclass
+class _Applying:
+    """One history being applied: where it goes and what became of it."""
+
+    session: Session
+    incident: Incident
+    ticket: JiraTicket
+    newest: int
+    who: str
+    outcome: Outcome
+
+
+def _raw_status(items: list[dict[str, Any]], ticket: JiraTicket, newest: int) -> dict[str, Any]:
+    """The ticket's status as Jira now says, mapped or not (a ticket moved to `Code Review` does not
+    move the incident, but the two sides do not agree either)."""
+    statuses = [_clean(i.get("toString")) for i in items if (i.get("fieldId") or i.get("field")) == "status"]
+    if not statuses or statuses[-1] is None or newest < int(ticket.field_versions.get("status", 0)):
+        return {}
+    return {"status": jira_value("status", statuses[-1])}
+
+
+def _known_values(mapped: list[Change], fields: list[str]) -> dict[str, Any]:
+    """What Jira now holds for these fields, in the terms `/incident status` compares (see
+    `sync.jira_values`); an assignee the bot could not map to a Slack user is left unknown."""
+    return {
+        c.incident_field: jira_value(
+            c.incident_field, c.shown_to if c.incident_field == "status" else c.value
+        )
+        for c in mapped
+        if c.incident_field in fields and (c.incident_field != "commander_id" or c.value is not None)
+    }
+
+
+def lock_ticket(session: Session, ticket_id: int) -> None:
+    """Hold the ticket row until commit, so the two doors (and the pusher's bookkeeping) touch one
+    ticket one at a time.
 
     A write that changes nothing, rather than SELECT … FOR UPDATE: SQLite ignores FOR UPDATE (and reads
     outside a transaction), but a write makes it take its write lock; PostgreSQL locks the row.

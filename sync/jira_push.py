@@ -14,14 +14,16 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot import incidents
-from bot.enums import Source, Status
+from bot.enums import Source, Status, UpdateKind
 from bot.logs import bind
 from bot.models import Incident, IncidentUpdate, JiraTicket, Job
+from sync.changelog import lock_ticket
 from sync.context import SyncContext, load
 from sync.directory import Directory
 from sync.guards import BounceGuard
 from sync.jira_fields import description
 from sync.jira_handlers import JiraHandlers
+from sync.jira_values import incident_values, jira_value
 from sync.outbox import post_later
 from sync.workflow import (
     INCIDENT_TO_JIRA_STATUS,
@@ -56,13 +58,34 @@ class ChangePusher(JiraHandlers):
         }
         if overtaken & set(job.payload["changes"]):
             logger.info("incident %s: not pushing %s: changed in Jira since", incident.id, sorted(overtaken))
-        self._fields(incident, ticket, changes)
-        if "commander_id" in changes:
-            self._assignee(incident, ticket, changes["commander_id"][1])
+        written = self._fields(incident, ticket, changes)
+        if "commander_id" in changes and self._assignee(incident, ticket, changes["commander_id"][1]):
+            written["commander_id"] = changes["commander_id"][1]
+        values = incident_values(written)
         if "status" in changes:
-            self._status(incident, ticket, Status(changes["status"][1]))
+            values["status"] = jira_value(
+                "status", self._status(incident, ticket, Status(changes["status"][1]))
+            )
+        self._remember(ticket, values)
 
-    def _fields(self, incident: Incident, ticket: JiraTicket, changes: dict[str, list[Any]]) -> None:
+    def _remember(self, ticket: JiraTicket, values: dict[str, Any]) -> None:
+        """Keep what the ticket now holds, for the fields no changelog has been read for since the push
+        began (a newer change, read meanwhile, is newer than this write)."""
+        with self.ctx.session() as session:
+            lock_ticket(session, ticket.id)
+            current = session.get(JiraTicket, ticket.id)
+            if current is None:
+                return
+            versions = current.field_versions
+            fresh = {f: v for f, v in values.items() if versions.get(f, 0) == ticket.field_versions.get(f, 0)}
+            current.jira_values = {**current.jira_values, **fresh}
+            session.add(current)
+            session.commit()
+
+    def _fields(
+        self, incident: Incident, ticket: JiraTicket, changes: dict[str, list[Any]]
+    ) -> dict[str, Any]:
+        """PUT the changed text and priority fields; returns them by incident field."""
         settings = self.ctx.settings
         fields: dict[str, Any] = {}
         if "title" in changes:
@@ -73,24 +96,28 @@ class ChangePusher(JiraHandlers):
         if "priority" in changes:
             fields[settings.jira_field_priority] = {"value": str(changes["priority"][1])}
         if not fields:
-            return
+            return {}
         for field, value in fields.items():
             self.guard.expect(incident.id, field, value["value"] if isinstance(value, dict) else value)
         self.jira.update_fields(ticket.key, fields)
+        return {name: changes[name][1] for name in ("title", "description", "priority") if name in changes}
 
-    def _assignee(self, incident: Incident, ticket: JiraTicket, commander: str | None) -> None:
+    def _assignee(self, incident: Incident, ticket: JiraTicket, commander: str | None) -> bool:
+        """Assign the commander's Jira account; False when the commander has none (left as is)."""
         account = self.directory.jira_account(commander) if commander else None
         if commander and account is None:
             logger.info(
                 "incident %s: commander %s has no Jira account; assignee left as is", incident.id, commander
             )
-            return
+            return False
         self.guard.expect(incident.id, "assignee", account)
         self.jira.assign(ticket.key, account)
+        return True
 
-    def _status(self, incident: Incident, ticket: JiraTicket, status: Status) -> None:
+    def _status(self, incident: Incident, ticket: JiraTicket, status: Status) -> str:
         """Along the workflow's shortest path; where Jira hides the workflow, hop by hop on the issue's
-        own transitions, each hop nearer the target. Either way, never through Closed."""
+        own transitions, each hop nearer the target. Either way, never through Closed. Returns the
+        status the issue is left in."""
         target = INCIDENT_TO_JIRA_STATUS[status]
         fields = self.jira.issue(ticket.key, fields="status,issuetype,project")["fields"]
         current = fields["status"]["name"]
@@ -99,24 +126,26 @@ class ChangePusher(JiraHandlers):
         if path is not None:
             for hop in path:
                 self._take(incident, ticket, hop)
-            reached = True
+            current = target
         else:  # a hidden workflow, or one that shows no way there: the issue's own transitions decide
-            reached = self._walk(incident, ticket, current, target)
-        if not reached:
+            current = self._walk(incident, ticket, current, target)
+        if current.lower() != target.lower():
             self._report_unreachable(incident, ticket, target)
+        return current
 
-    def _walk(self, incident: Incident, ticket: JiraTicket, current: str, target: str) -> bool:
+    def _walk(self, incident: Incident, ticket: JiraTicket, current: str, target: str) -> str:
+        """Hop by hop towards the target; returns where the issue ends."""
         for _ in range(len(LIFECYCLE)):
             if current.lower() == target.lower():
-                return True
+                return current
             hop = next_hop(
                 from_issue_transitions(current, self.jira.transitions(ticket.key)), current, target
             )
             if hop is None:
-                return False
+                return current
             self._take(incident, ticket, hop)
             current = hop.target
-        return current.lower() == target.lower()
+        return current
 
     def _take(self, incident: Incident, ticket: JiraTicket, hop: Transition) -> None:
         self.guard.expect(incident.id, "status", hop.target)
@@ -136,6 +165,7 @@ def _changed_in_jira_since(session: Session, incident_id: int, update_id: int) -
     query = select(IncidentUpdate.changes).where(
         IncidentUpdate.incident_id == incident_id,
         col(IncidentUpdate.id) > update_id,
-        IncidentUpdate.source == Source.JIRA.value,
+        IncidentUpdate.source == Source.JIRA,
+        IncidentUpdate.event_type != UpdateKind.CORRECTED,  # the bot's own write given back: no news
     )
     return {name for changes in session.exec(query) for name in changes}

@@ -18,10 +18,15 @@ from sync.context import SyncContext, load
 from sync.create_once import create_once
 from sync.jira_fields import MARKER, prepare_jira_fields, project_key
 from sync.jira_handlers import JiraHandlers
+from sync.jira_values import incident_values, jira_value
 from sync.outbox import Kind
 from sync.slack_api import slack_call
+from sync.workflow import INCIDENT_TO_JIRA_STATUS
 
 logger = logging.getLogger(__name__)
+
+#: The status a new incident ticket starts in (the workflow's first).
+CREATED_STATUS = INCIDENT_TO_JIRA_STATUS[Status.OPEN]
 
 
 class TicketCreation(JiraHandlers):
@@ -69,8 +74,22 @@ class TicketCreation(JiraHandlers):
     def _record(self, incident: Incident, issue_id: str, key: str) -> None:
         with self.ctx.session() as session:
             incident = load(session, incident.id)
+            created_with = {
+                "title": incident.title,
+                "description": incident.description,
+                "priority": incident.priority,
+            }
             session.add(
-                JiraTicket(incident_id=incident.id, key=key, jira_id=issue_id, url=self.jira.browse_url(key))
+                JiraTicket(
+                    incident_id=incident.id,
+                    key=key,
+                    jira_id=issue_id,
+                    url=self.jira.browse_url(key),
+                    jira_values={
+                        **incident_values(created_with),
+                        "status": jira_value("status", CREATED_STATUS),
+                    },
+                )
             )
             current: dict[str, list[object]] = {"commander_id": [None, incident.commander_id]}
             if incident.status != Status.OPEN.value:
