@@ -144,7 +144,7 @@ def update(
     now = now or utcnow()
     for name, change in changes.items():
         setattr(incident, name, Status(change.new) if name == "status" else change.new)
-    return _updated(session, incident, actor, kind, changes, form.message, now)
+    return _updated(session, incident, _record(session, incident, actor, kind, changes, form.message, now))
 
 
 def close(
@@ -167,25 +167,19 @@ def close(
     changes = {"status": Change(incident.status, Status.CLOSED), "closure_reason": Change(None, form.reason)}
     incident.status = Status.CLOSED
     incident.closure_reason = form.reason
-    return _updated(session, incident, actor, UpdateKind.CLOSED, changes, form.message, now)
+    update = _record(session, incident, actor, UpdateKind.CLOSED, changes, form.message, now)
+    return _updated(session, incident, update)
 
 
-def _updated(
-    session: Session,
-    incident: Incident,
-    actor: Actor,
-    kind: UpdateKind,
-    changes: dict[str, Change],
-    message: str | None,
-    now: datetime,
-) -> IncidentUpdate:
-    """Record a change of the incident's fields and the event that tells Slack and Jira."""
-    if (status := changes.get("status")) is not None and status.new == Status.CLOSED:
-        incident.closed_at = now
-    incident.updated_at = now
+def _updated(session: Session, incident: Incident, update: IncidentUpdate) -> IncidentUpdate:
+    """After the history row of a change of the incident's fields: its times, and the event that tells
+    Slack and Jira."""
+    status = update.change("status")
+    if status is not None and status.new == Status.CLOSED:
+        incident.closed_at = update.created_at
+    incident.updated_at = update.created_at
     session.add(incident)
-    update = _record(session, incident, actor, kind, changes, message, now)
-    events.record(session, events.IncidentUpdated(incident=incident, update=update, source=actor.source))
+    events.record(session, events.IncidentUpdated(incident=incident, update=update, source=update.source))
     return update
 
 
