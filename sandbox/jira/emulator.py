@@ -284,6 +284,10 @@ class JiraEmulator:
         """Send one held webhook now, signed and retried as usual; the rest stay held (IndexError if none)."""
         self._sender.release(index)
 
+    def drop_webhook(self, index: int) -> None:
+        """Lose one held webhook for good (the reconciler has to find its change); IndexError if none."""
+        self._sender.drop(index)
+
     def release_all_webhooks(self, order: list[int] | None = None) -> None:
         """Stop holding and send every held webhook, in `order` (each held index once) or as they came."""
         self._sender.release_all(order)

@@ -128,6 +128,14 @@ class WebhookSender:
                 raise IndexError(f"no held webhook #{index} (held: {list(self._held)})")
             self._queue.put(job)
 
+    def drop(self, index: int) -> None:
+        """Lose one held delivery (a webhook Jira never manages to deliver); the others stay held."""
+        with self._lock:
+            job = self._held.pop(index, None)
+            if job is None:
+                raise IndexError(f"no held webhook #{index} (held: {list(self._held)})")
+            self.dropped.append({"url": job.url, "headers": dict(job.headers), "body": job.body})
+
     def release_all(self, order: list[int] | None = None, drop: bool = False) -> None:
         """Stop holding: send every held delivery in `order` (None: as they came), or lose them all."""
         with self._lock:

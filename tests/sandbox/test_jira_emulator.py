@@ -623,6 +623,20 @@ def test_held_webhooks_are_released_one_by_one_in_any_order(
     emu.wait_for(lambda: len(receiver.received) == 6)
 
 
+def test_one_held_webhook_can_be_lost_for_good(emu: JiraEmulator, jira: JIRA, receiver: Receiver) -> None:
+    emu.set_webhook(receiver.url, "s3cret")
+    emu.hold_webhooks()
+    key = _incident(jira)
+    JiraUser(emu, account_id="acc-alice").update(key, summary="Lost on the way")
+    emu.drop_webhook(1)
+    with pytest.raises(IndexError):
+        emu.drop_webhook(1)
+    assert json.loads(emu.dropped_webhooks[0]["body"])["issue"]["fields"]["summary"] == "Lost on the way"
+    emu.release_all_webhooks()
+    emu.wait_for(lambda: len(receiver.received) == 1)
+    assert json.loads(receiver.received[0][1])["webhookEvent"] == "jira:issue_created"
+
+
 def test_bad_requests_get_json_errors(emu: JiraEmulator) -> None:
     base = f"{emu.url}/rest/api/2"
     broken = requests.post(f"{base}/issue", data=b"{not json", auth=BOT, timeout=5)

@@ -103,8 +103,9 @@ class Harness:
         return [m["text"] for m in self.slack.messages(self.incident(incident.id).channel_id)]
 
 
-@pytest.fixture
-def emulators() -> Iterator[tuple[SlackEmulator, JiraEmulator, str]]:
+@contextmanager
+def running_emulators() -> Iterator[tuple[SlackEmulator, JiraEmulator, str]]:
+    """Both emulators seeded with the people, and the announcements channel."""
     slack = SlackEmulator(bot_token=BOT_TOKEN, app_token=APP_TOKEN).start()
     jira = JiraEmulator(
         bot_email=JIRA_EMAIL,
@@ -113,13 +114,21 @@ def emulators() -> Iterator[tuple[SlackEmulator, JiraEmulator, str]]:
         projects=("INC", "PM", "TEAM"),
         webhook_retry_delays=(0.05,),
     ).start()
-    for p in PEOPLE:
-        slack.add_user(p.slack_id, name=p.name, email=p.email, real_name=p.real_name)
-        jira.add_user(account_id=p.jira_account, email=p.email, display_name=p.real_name)
-    announcements = slack.add_channel("incidents", members=[p.slack_id for p in PEOPLE])
-    yield slack, jira, announcements
-    jira.stop()
-    slack.stop()
+    try:
+        for p in PEOPLE:
+            slack.add_user(p.slack_id, name=p.name, email=p.email, real_name=p.real_name)
+            jira.add_user(account_id=p.jira_account, email=p.email, display_name=p.real_name)
+        announcements = slack.add_channel("incidents", members=[p.slack_id for p in PEOPLE])
+        yield slack, jira, announcements
+    finally:
+        jira.stop()
+        slack.stop()
+
+
+@pytest.fixture
+def emulators() -> Iterator[tuple[SlackEmulator, JiraEmulator, str]]:
+    with running_emulators() as running:
+        yield running
 
 
 def harness_settings(
@@ -149,12 +158,21 @@ def harness_settings(
     return load_settings(**values)
 
 
+@contextmanager
+def build_harness(database_url: str, emulators, **extra: Any) -> Iterator[Harness]:
+    """A runtime over the emulators, with `extra` settings."""
+    slack, jira, announcements = emulators
+    runtime = build_runtime(harness_settings(database_url, slack, jira, announcements, **extra))
+    try:
+        yield Harness(runtime, slack, jira, announcements)
+    finally:
+        runtime.engine.dispose()
+
+
 @pytest.fixture
 def harness(database_url: str, emulators) -> Iterator[Harness]:
-    slack, jira, announcements = emulators
-    runtime = build_runtime(harness_settings(database_url, slack, jira, announcements))
-    yield Harness(runtime, slack, jira, announcements)
-    runtime.engine.dispose()
+    with build_harness(database_url, emulators) as harness:
+        yield harness
 
 
 @contextmanager

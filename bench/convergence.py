@@ -1,0 +1,80 @@
+"""The long soak of the convergence model: many random examples of people, webhooks, outages and crashes.
+
+`tests/convergence` runs a few examples in CI; this runs as many as asked (`--examples 2000`) in batches,
+each batch on fresh emulators and a fresh database (so the reconciler's window stays small), and prints
+how many examples and steps passed and how long it took. A failure prints the example's story and its
+seed, as the test does, and the script exits 1.
+
+    python -m bench.convergence --examples 2000 [--db sqlite|postgresql] [--batch 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from bench._common import database, machine, print_table
+from tests.convergence.machine import ConvergenceMachine, machine_for
+from tests.sync.conftest import build_harness, running_emulators, serving
+
+
+def run_batch(db: str, examples: int, steps: int) -> type[ConvergenceMachine]:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-convergence-") as workdir,
+        database(db, Path(workdir)) as url,
+        running_emulators() as emulators,
+        build_harness(url, emulators, job_lease_seconds=0.5) as harness,
+        serving(harness),
+    ):
+        model = machine_for(harness)
+        run_state_machine_as_test(
+            model,
+            settings=settings(
+                max_examples=examples,
+                stateful_step_count=steps,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                print_blob=True,
+                database=None,
+            ),
+        )
+        return model
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=200, help="examples per fresh harness")
+    parser.add_argument("--steps", type=int, default=20, help="steps per example, at most")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    options = parser.parse_args()
+    print(machine())
+    started = time.monotonic()
+    examples = steps = 0
+    while examples < options.examples:
+        size = min(options.batch, options.examples - examples)
+        try:
+            model = run_batch(options.db, size, options.steps)
+        except Exception as exc:  # the model's own report (story and seed) is already printed
+            print(f"FAILED after {examples} examples: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        examples += model.examples
+        steps += model.steps
+        print(f"  {examples} examples, {steps} steps, {time.monotonic() - started:.0f} s", flush=True)
+    seconds = time.monotonic() - started
+    print_table(
+        f"Convergence soak ({options.db})",
+        ["examples", "steps", "seconds", "examples/min"],
+        [[examples, steps, f"{seconds:.0f}", f"{examples / seconds * 60:.1f}"]],
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,355 @@
+"""A model of Slack, the bot and Jira under faults, for a randomized search of interleavings.
+
+Each example declares one incident (with its channel and ticket), then runs a random sequence of steps:
+people editing the incident in Slack and its ticket in Jira, an Update modal opened before other changes
+and submitted after them, webhooks held, reordered, duplicated and lost, Jira down or throttling, a worker
+killed mid-job, the reconciler, and the bot's workers doing some of their queued work. At the end
+everything recovers and settles, and the invariants must hold:
+
+- the incident, its announcement and its Jira ticket agree on every synced field;
+- where every edit of a field came from one side, its last value is the one both sides show;
+- `/incident status` says "in step";
+- once quiet, nothing more happens (no echo loop), there is one ticket, and every Jira history of the
+  ticket has been seen exactly once.
+
+The real bot code runs in process (the sync harness's runtime), against the Slack and Jira emulators;
+jobs run when a step says so, which is what makes the interleavings reproducible.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import note
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from sqlmodel import select
+
+from bot import incidents
+from bot.enums import Status
+from bot.forms import UpdateForm
+from bot.jobs import RetryLater
+from bot.models import AppliedChangelog
+from bot.rules import Actor
+from bot.workers import run_one
+from listeners.recap import sync_state
+from sandbox.jira import JiraUser
+from sandbox.jira.errors import JiraEmulatorError
+from sandbox.rig import person
+from sync.jira_fields import strip_generated
+from sync.workflow import INCIDENT_TO_JIRA_STATUS
+from tests.sync.conftest import Harness
+from tests.sync.webhook_support import reconciler_of, settle
+
+PRIORITY_FIELD = "customfield_11064"
+TITLES = ("Checkout returns 500 errors", "Checkout returns 502 errors", "Payments fail at the last step")
+DESCRIPTIONS = ("", "Card payments fail", "Card payments fail\n\nfor everyone in FR")
+PEOPLE = ("alice", "bob", "carol")
+SLACK_STATUSES = (Status.INVESTIGATING, Status.MITIGATING, Status.MITIGATED)
+JIRA_STATUSES = ("in progress", "Reporter validation")
+FIELDS = ("title", "description", "priority", "commander_id", "status")
+QUIET_SECONDS = 0.5
+
+
+@dataclass
+class Edits:
+    """Who edited each field during the example, and the last value each side set."""
+
+    sides: dict[str, set[str]] = field(default_factory=lambda: {name: set() for name in FIELDS})
+    last: dict[str, Any] = field(default_factory=dict)
+
+    def made(self, side: str, name: str, value: Any) -> None:
+        self.sides[name].add(side)
+        self.last[name] = value
+
+    def unambiguous(self, name: str) -> str | None:
+        """The one side that edited the field, when only one did (its last value must win)."""
+        return next(iter(self.sides[name])) if len(self.sides[name]) == 1 else None
+
+
+class ConvergenceMachine(RuleBasedStateMachine):
+    """One incident, one ticket, and everything that can happen to them between Slack and Jira."""
+
+    harness: Harness
+    #: examples and steps run by this class, for the soak's report
+    examples = 0
+    steps = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.edits = Edits()
+        self.modal: dict[str, Any] | None = None
+        self.holding = False
+        self.outage = False
+        self.incident_id = 0
+        self.key = ""
+
+    # set-up ------------------------------------------------------------------------------------------
+    @initialize()
+    def declare(self) -> None:
+        harness = self.harness
+        incident = harness.declare(3, title=TITLES[0], description=DESCRIPTIONS[1])
+        settle(harness)
+        self.incident_id = incident.id
+        self.key = harness.ticket(incident).key
+        note(f"declared #{incident.id} ({self.key})")
+
+    # people ------------------------------------------------------------------------------------------
+    @rule(name=st.sampled_from(FIELDS), pick=st.integers(0, 2))
+    def slack_edit(self, name: str, pick: int) -> None:
+        value = _slack_value(name, pick)
+        note(f"Slack: alice sets {name} = {value!r}")
+        self._update(UpdateForm(**{name: value}))
+        self.edits.made("slack", name, value)
+
+    @rule(name=st.sampled_from(FIELDS), pick=st.integers(0, 2))
+    def jira_edit(self, name: str, pick: int) -> None:
+        bob = JiraUser(self.harness.jira, account_id=person("bob").jira_account)
+        if name == "status":
+            target = JIRA_STATUSES[pick % len(JIRA_STATUSES)]
+            try:
+                bob.transition(self.key, target)
+            except JiraEmulatorError:
+                note(f"Jira: bob cannot move {self.key} to {target!r} from where it is")
+                return
+            note(f"Jira: bob moves {self.key} to {target!r}")
+            self.edits.made("jira", name, target)
+            return
+        value = _slack_value(name, pick)
+        note(f"Jira: bob sets {name} = {value!r}")
+        if name == "commander_id":
+            bob.assign(self.key, person(PEOPLE[pick]).jira_account)
+        elif name == "priority":
+            bob.update(self.key, **{PRIORITY_FIELD: {"value": str(value)}})
+        elif name == "title":
+            bob.update(self.key, summary=value)
+        else:
+            bob.update(self.key, description=value or None)
+        self.edits.made("jira", name, value)
+
+    @precondition(lambda self: self.modal is None)
+    @rule()
+    def open_update_modal(self) -> None:
+        incident = self.harness.incident(self.incident_id)
+        self.modal = {name: getattr(incident, name) for name in FIELDS}
+        note(f"Slack: alice opens the Update modal, which shows {self.modal}")
+
+    @precondition(lambda self: self.modal is not None)
+    @rule(name=st.sampled_from(FIELDS), pick=st.integers(0, 2))
+    def submit_update_modal(self, name: str, pick: int) -> None:
+        assert self.modal is not None
+        shown, self.modal = self.modal, None
+        value = _slack_value(name, pick)
+        note(f"Slack: alice submits the modal opened earlier, changing {name} to {value!r}")
+        self._update(UpdateForm(**{**shown, name: value}), shown=shown)
+        if value != shown[name]:
+            self.edits.made("slack", name, value)
+
+    # the bot at work ---------------------------------------------------------------------------------
+    @rule(count=st.integers(1, 6))
+    def bot_works(self, count: int) -> None:
+        ran = sum(
+            run_one(self.harness.runtime.queue, self.harness.runtime.registry, "model") for _ in range(count)
+        )
+        note(f"the bot runs {ran} job(s)")
+
+    @rule(after_work=st.booleans())
+    def worker_killed(self, after_work: bool) -> None:
+        """A worker dies holding a job: before doing it, or after doing it but before recording so."""
+        runtime = self.harness.runtime
+        job = runtime.queue.claim("killed-worker")
+        if job is None:
+            return
+        moment = "after" if after_work else "before"
+        note(f"a worker is killed holding {job.kind} #{job.id} ({moment} its work)")
+        if after_work:
+            try:
+                runtime.registry.handler(job.kind)(job)
+            except Exception as exc:  # the process would have died anyway
+                note(f"  (the job had failed: {exc!r})")
+
+    @rule()
+    def reconciler_runs(self) -> None:
+        try:
+            report = reconciler_of(self.harness).run()
+        except RetryLater as exc:  # Jira down: the scheduled run logs it and tries at the next interval
+            note(f"the reconciler runs and fails: {exc}")
+            return
+        note(f"the reconciler runs: {report.issues_seen} issue(s) seen")
+
+    # webhooks ----------------------------------------------------------------------------------------
+    @precondition(lambda self: not self.holding)
+    @rule()
+    def webhooks_held(self) -> None:
+        note("Jira's webhooks are held back")
+        self.harness.jira.hold_webhooks()
+        self.holding = True
+
+    # Choices over things the emulators hold are drawn as plain numbers first (`seed`, `pick`): what is
+    # drawn must not depend on outside state, or hypothesis cannot replay or shrink an example.
+    @precondition(lambda self: self.holding)
+    @rule(seed=st.integers(0, 2**32))
+    def webhooks_released(self, seed: int) -> None:
+        order = [h["index"] for h in self.harness.jira.held_webhooks()]
+        random.Random(seed).shuffle(order)
+        note(f"held webhooks released in the order {order}")
+        self.harness.jira.release_all_webhooks(order=order)
+        self.holding = False
+
+    @precondition(lambda self: self.holding)
+    @rule(pick=st.integers(0, 2**16))
+    def webhook_lost(self, pick: int) -> None:
+        held = [h["index"] for h in self.harness.jira.held_webhooks()]
+        if held:
+            index = held[pick % len(held)]
+            note(f"held webhook {index} is lost")
+            self.harness.jira.drop_webhook(index)
+
+    @rule(pick=st.integers(0, 2**16))
+    def webhook_duplicated(self, pick: int) -> None:
+        deliveries = self.harness.jira.webhook_deliveries
+        if deliveries:
+            index = len(deliveries) - 1 - pick % min(len(deliveries), 8)  # one of the recent ones
+            note(f"webhook delivery {index} is delivered again")
+            self.harness.jira.redeliver(index)
+
+    # Jira faults -------------------------------------------------------------------------------------
+    @precondition(lambda self: not self.outage)
+    @rule()
+    def jira_goes_down(self) -> None:
+        note("Jira goes down (503)")
+        self.harness.jira.fail_with(503, seconds=None)
+        self.outage = True
+
+    @precondition(lambda self: self.outage)
+    @rule()
+    def jira_comes_back(self) -> None:
+        note("Jira comes back")
+        self.harness.jira.clear_faults()
+        self.outage = False
+
+    @rule(times=st.integers(1, 3))
+    def jira_throttles_writes(self, times: int) -> None:
+        note(f"Jira answers 429 to the next {times} issue write(s)")
+        self.harness.jira.throttle_issue_writes(times=times, retry_after=0)
+
+    @invariant()
+    def counted(self) -> None:
+        type(self).steps += 1
+
+    # the end of an example ---------------------------------------------------------------------------
+    def teardown(self) -> None:
+        if not self.incident_id:
+            return
+        type(self).examples += 1
+        harness = self.harness
+        self._recover()
+        before = _activity(harness)
+        _quiet_for(harness, QUIET_SECONDS)
+        assert _activity(harness) == before, "an echo loop: Slack or Jira kept being written to"
+        self._check()
+
+    def _recover(self) -> None:
+        harness = self.harness
+        harness.jira.clear_faults()
+        if self.holding:
+            harness.jira.release_all_webhooks()
+        harness.drain_all(timeout=60)
+        settle(harness, timeout=30)
+        reconciler_of(harness).run()
+        harness.drain_all(timeout=60)
+        settle(harness, timeout=30)
+
+    def _check(self) -> None:
+        harness = self.harness
+        incident = harness.incident(self.incident_id)
+        issue = harness.jira.issue(self.key)["fields"]
+        jira = {
+            "title": issue["summary"],
+            "description": strip_generated((issue.get("description") or "").replace("\r\n", "\n")),
+            "priority": int(issue[PRIORITY_FIELD]["value"]),
+            "commander_id": _slack_of(issue.get("assignee")),
+            "status": issue["status"]["name"],
+        }
+        note(f"end: incident {[getattr(incident, n) for n in FIELDS]}, Jira {list(jira.values())}")
+        for name in FIELDS:
+            assert _agree(name, getattr(incident, name), jira[name]), (
+                name,
+                getattr(incident, name),
+                jira[name],
+            )
+            if side := self.edits.unambiguous(name):
+                expected = self.edits.last[name]
+                shown = jira[name] if name == "status" and side == "jira" else getattr(incident, name)
+                assert shown == expected, f"{name}: the last edit {expected!r}, both sides show {shown!r}"
+        announced = harness.slack.messages(incident.channel_id)
+        announcement = next(m for m in announced if m.get("ts") == incident.announcement_ts)
+        text = _blocks_text(announcement)
+        assert incident.title in text and f"P{incident.priority}" in text, text
+        assert Status(incident.status).label in text, text
+        with harness.session() as session:
+            assert sync_state(session, incident) == "in step"
+            applied = set(session.exec(select(AppliedChangelog.changelog_id)).all())
+        histories = {str(h["id"]) for h in harness.jira.issue(self.key)["changelog"]}
+        assert histories <= applied, f"histories never applied: {sorted(histories - applied)}"
+        tickets = [k for k, v in harness.jira.issues.items() if f"Incident #{incident.id}," in str(v)]
+        assert tickets == [self.key], tickets
+
+    def _update(self, form: UpdateForm, shown: dict[str, Any] | None = None) -> None:
+        with self.harness.session() as session:
+            incidents.update(
+                session=session,
+                incident_id=self.incident_id,
+                actor=Actor(person("alice").slack_id),
+                form=form,
+                policy=self.harness.runtime.policy,
+                shown=shown,
+            )
+            session.commit()
+
+
+def _slack_value(name: str, pick: int) -> Any:
+    return {
+        "title": TITLES[pick],
+        "description": DESCRIPTIONS[pick],
+        "priority": pick + 1,
+        "commander_id": person(PEOPLE[pick]).slack_id,
+        "status": SLACK_STATUSES[pick],
+    }[name]
+
+
+def _slack_of(assignee: dict[str, Any] | None) -> str | None:
+    account = (assignee or {}).get("accountId")
+    return next((person(p).slack_id for p in PEOPLE if person(p).jira_account == account), None)
+
+
+def _agree(name: str, incident_value: Any, jira_value: Any) -> bool:
+    if name == "status":
+        return INCIDENT_TO_JIRA_STATUS[Status(incident_value)].lower() == str(jira_value).lower()
+    return incident_value == jira_value
+
+
+def _blocks_text(message: dict[str, Any]) -> str:
+    return str(message.get("blocks") or "") + str(message.get("text") or "")
+
+
+def _activity(harness: Harness) -> tuple[int, int]:
+    """Writes to Jira and Slack calls so far."""
+    writes = sum(r["method"] in ("POST", "PUT", "DELETE") for r in harness.jira.requests)
+    return writes, len(harness.slack.calls)
+
+
+def _quiet_for(harness: Harness, seconds: float) -> None:
+    """Let the bot run whatever it has for `seconds` (nothing, if it has settled)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not run_one(harness.runtime.queue, harness.runtime.registry, "quiet"):
+            time.sleep(0.05)
+
+
+def machine_for(harness: Harness) -> type[ConvergenceMachine]:
+    """The state machine class bound to a harness (hypothesis builds one instance per example)."""
+    return type("Convergence", (ConvergenceMachine,), {"harness": harness})
