@@ -10,7 +10,9 @@ everything recovers and settles, and the invariants must hold:
 - where every edit of a field came from one side, its last value is the one both sides show;
 - `/incident status` says "in step";
 - once quiet, nothing more happens (no echo loop), there is one ticket, and every Jira history of the
-  ticket has been seen exactly once.
+  ticket has been seen exactly once;
+- each Slack change is announced once in the channel, and no write of the bot's comes back as a change
+  from Jira but the corrections (a post in flight when its worker was killed may appear twice).
 
 The real bot code runs in process (the sync harness's runtime), against the Slack and Jira emulators;
 jobs run when a step says so, which is what makes the interleavings reproducible.
@@ -29,7 +31,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from sqlmodel import select
 
 from bot import incidents
-from bot.enums import Status
+from bot.enums import Source, Status, UpdateKind
 from bot.forms import UpdateForm
 from bot.jobs import RetryLater
 from bot.models import AppliedChangelog
@@ -86,6 +88,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         self.outage = False
         self.incident_id = 0
         self.key = ""
+        self.reposts = 0  # channel posts whose worker was killed after posting: they may appear twice
 
     # set-up ------------------------------------------------------------------------------------------
     @initialize()
@@ -166,6 +169,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         moment = "after" if after_work else "before"
         note(f"a worker is killed holding {job.kind} #{job.id} ({moment} its work)")
         if after_work:
+            self.reposts += job.kind == "slack.post"
             try:
                 runtime.registry.handler(job.kind)(job)
             except Exception as exc:  # the process would have died anyway
@@ -297,6 +301,25 @@ class ConvergenceMachine(RuleBasedStateMachine):
         assert histories <= applied, f"histories never applied: {sorted(histories - applied)}"
         tickets = [k for k, v in harness.jira.issues.items() if f"Incident #{incident.id}," in str(v)]
         assert tickets == [self.key], tickets
+        self._check_channel(incident)
+
+    def _check_channel(self, incident: Any) -> None:
+        """Each Slack change said once; the bot's own writes seen from Jira only as corrections."""
+        with self.harness.session() as session:
+            history = incidents.history(session, self.incident_id)
+        slack_changes = sum(u.source == Source.SLACK and u.event_type == UpdateKind.UPDATED for u in history)
+        corrections = sum(len(u.changes) for u in history if u.event_type == UpdateKind.CORRECTED)
+        lines = [m["text"] for m in self.harness.slack.messages(incident.channel_id) if not m.get("blocks")]
+        summaries = sum(line.startswith(":pencil2:") for line in lines)
+        assert slack_changes <= summaries <= slack_changes + self.reposts, (slack_changes, summaries)
+        bot_writes = [
+            line for line in lines if line.startswith(f"Jira {self.key}:") and "by Incident Bot" in line
+        ]
+        assert len(bot_writes) <= corrections + self.reposts, (
+            "echoes in the channel",
+            bot_writes,
+            corrections,
+        )
 
     def _update(self, form: UpdateForm, shown: dict[str, Any] | None = None) -> None:
         with self.harness.session() as session:
