@@ -6,6 +6,7 @@ how many examples and steps passed and how long it took. A failure prints the ex
 seed, as the test does, and the script exits 1.
 
     python -m bench.convergence --examples 2000 [--db sqlite|postgresql] [--batch 200]
+        [--own-account known|unknown] [--no-shrink]
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from bench._common import database, machine, print_table
@@ -24,12 +25,15 @@ from tests.convergence.machine import ConvergenceMachine, machine_for
 from tests.sync.conftest import build_harness, running_emulators, serving
 
 
-def run_batch(db: str, examples: int, steps: int) -> type[ConvergenceMachine]:
+def run_batch(
+    db: str, examples: int, steps: int, *, own_account_known: bool, shrink: bool
+) -> type[ConvergenceMachine]:
+    extra = {} if own_account_known else {"jira_bot_account_id": "acc-not-the-bot"}
     with (
         tempfile.TemporaryDirectory(prefix="bench-convergence-") as workdir,
         database(db, Path(workdir)) as url,
         running_emulators() as emulators,
-        build_harness(url, emulators, job_lease_seconds=0.5) as harness,
+        build_harness(url, emulators, job_lease_seconds=0.5, **extra) as harness,
         serving(harness),
     ):
         model = machine_for(harness)
@@ -42,6 +46,7 @@ def run_batch(db: str, examples: int, steps: int) -> type[ConvergenceMachine]:
                 suppress_health_check=list(HealthCheck),
                 print_blob=True,
                 database=None,
+                phases=list(Phase) if shrink else [Phase.generate],
             ),
         )
         return model
@@ -53,6 +58,13 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=200, help="examples per fresh harness")
     parser.add_argument("--steps", type=int, default=20, help="steps per example, at most")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--own-account",
+        choices=("known", "unknown"),
+        default="known",
+        help="whether the bot recognises its own Jira account (unknown: only the bounce keys guard)",
+    )
+    parser.add_argument("--no-shrink", action="store_true", help="report a failure as found, unshrunk")
     options = parser.parse_args()
     print(machine())
     started = time.monotonic()
@@ -60,16 +72,25 @@ def main() -> int:
     while examples < options.examples:
         size = min(options.batch, options.examples - examples)
         try:
-            model = run_batch(options.db, size, options.steps)
+            model = run_batch(
+                options.db,
+                size,
+                options.steps,
+                own_account_known=options.own_account == "known",
+                shrink=not options.no_shrink,
+            )
         except Exception as exc:  # the model's own report (story and seed) is already printed
-            print(f"FAILED after {examples} examples: {type(exc).__name__}: {exc}", file=sys.stderr)
+            seconds = time.monotonic() - started
+            print(
+                f"FAILED after {seconds:.0f} s, in batch from example {examples}: {type(exc).__name__}: {exc}"
+            )
             return 1
         examples += model.examples
         steps += model.steps
         print(f"  {examples} examples, {steps} steps, {time.monotonic() - started:.0f} s", flush=True)
     seconds = time.monotonic() - started
     print_table(
-        f"Convergence soak ({options.db})",
+        f"Convergence soak ({options.db}, own Jira account {options.own_account})",
         ["examples", "steps", "seconds", "examples/min"],
         [[examples, steps, f"{seconds:.0f}", f"{examples / seconds * 60:.1f}"]],
     )

@@ -27,7 +27,7 @@ from typing import Any
 
 from hypothesis import note
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 from sqlmodel import select
 
 from bot import incidents
@@ -104,7 +104,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
     @rule(name=st.sampled_from(FIELDS), pick=st.integers(0, 2))
     def slack_edit(self, name: str, pick: int) -> None:
         value = _slack_value(name, pick)
-        note(f"Slack: alice sets {name} = {value!r}")
+        self._say(f"Slack: alice sets {name} = {value!r}")
         self._update(UpdateForm(**{name: value}))
         self.edits.made("slack", name, value)
 
@@ -116,13 +116,13 @@ class ConvergenceMachine(RuleBasedStateMachine):
             try:
                 bob.transition(self.key, target)
             except JiraEmulatorError:
-                note(f"Jira: bob cannot move {self.key} to {target!r} from where it is")
+                self._say(f"Jira: bob cannot move {self.key} to {target!r} from where it is")
                 return
-            note(f"Jira: bob moves {self.key} to {target!r}")
+            self._say(f"Jira: bob moves {self.key} to {target!r}")
             self.edits.made("jira", name, target)
             return
         value = _slack_value(name, pick)
-        note(f"Jira: bob sets {name} = {value!r}")
+        self._say(f"Jira: bob sets {name} = {value!r}")
         if name == "commander_id":
             bob.assign(self.key, person(PEOPLE[pick]).jira_account)
         elif name == "priority":
@@ -138,7 +138,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
     def open_update_modal(self) -> None:
         incident = self.harness.incident(self.incident_id)
         self.modal = {name: getattr(incident, name) for name in FIELDS}
-        note(f"Slack: alice opens the Update modal, which shows {self.modal}")
+        self._say(f"Slack: alice opens the Update modal, which shows {self.modal}")
 
     @precondition(lambda self: self.modal is not None)
     @rule(name=st.sampled_from(FIELDS), pick=st.integers(0, 2))
@@ -146,7 +146,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         assert self.modal is not None
         shown, self.modal = self.modal, None
         value = _slack_value(name, pick)
-        note(f"Slack: alice submits the modal opened earlier, changing {name} to {value!r}")
+        self._say(f"Slack: alice submits the modal opened earlier, changing {name} to {value!r}")
         self._update(UpdateForm(**{**shown, name: value}), shown=shown)
         if value != shown[name]:
             self.edits.made("slack", name, value)
@@ -157,7 +157,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         ran = sum(
             run_one(self.harness.runtime.queue, self.harness.runtime.registry, "model") for _ in range(count)
         )
-        note(f"the bot runs {ran} job(s)")
+        self._say(f"the bot runs {ran} job(s)")
 
     @rule(after_work=st.booleans())
     def worker_killed(self, after_work: bool) -> None:
@@ -165,9 +165,10 @@ class ConvergenceMachine(RuleBasedStateMachine):
         runtime = self.harness.runtime
         job = runtime.queue.claim("killed-worker")
         if job is None:
+            self._say("a worker is killed while it holds no job")
             return
         moment = "after" if after_work else "before"
-        note(f"a worker is killed holding {job.kind} #{job.id} ({moment} its work)")
+        self._say(f"a worker is killed holding {job.kind} #{job.id} ({moment} its work)")
         if after_work:
             self.reposts += job.kind == "slack.post"
             try:
@@ -180,15 +181,15 @@ class ConvergenceMachine(RuleBasedStateMachine):
         try:
             report = reconciler_of(self.harness).run()
         except RetryLater as exc:  # Jira down: the scheduled run logs it and tries at the next interval
-            note(f"the reconciler runs and fails: {exc}")
+            self._say(f"the reconciler runs and fails: {exc}")
             return
-        note(f"the reconciler runs: {report.issues_seen} issue(s) seen")
+        self._say(f"the reconciler runs: {report.issues_seen} issue(s) seen")
 
     # webhooks ----------------------------------------------------------------------------------------
     @precondition(lambda self: not self.holding)
     @rule()
     def webhooks_held(self) -> None:
-        note("Jira's webhooks are held back")
+        self._say("Jira's webhooks are held back")
         self.harness.jira.hold_webhooks()
         self.holding = True
 
@@ -199,7 +200,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
     def webhooks_released(self, seed: int) -> None:
         order = [h["index"] for h in self.harness.jira.held_webhooks()]
         random.Random(seed).shuffle(order)
-        note(f"held webhooks released in the order {order}")
+        self._say(f"held webhooks released in the order {order}")
         self.harness.jira.release_all_webhooks(order=order)
         self.holding = False
 
@@ -207,42 +208,42 @@ class ConvergenceMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 2**16))
     def webhook_lost(self, pick: int) -> None:
         held = [h["index"] for h in self.harness.jira.held_webhooks()]
-        if held:
-            index = held[pick % len(held)]
-            note(f"held webhook {index} is lost")
-            self.harness.jira.drop_webhook(index)
+        if not held:
+            self._say("no held webhook to lose")
+            return
+        index = held[pick % len(held)]
+        self._say(f"held webhook {index} is lost")
+        self.harness.jira.drop_webhook(index)
 
     @rule(pick=st.integers(0, 2**16))
     def webhook_duplicated(self, pick: int) -> None:
         deliveries = self.harness.jira.webhook_deliveries
-        if deliveries:
-            index = len(deliveries) - 1 - pick % min(len(deliveries), 8)  # one of the recent ones
-            note(f"webhook delivery {index} is delivered again")
-            self.harness.jira.redeliver(index)
+        if not deliveries:
+            self._say("no webhook delivered yet to deliver again")
+            return
+        index = len(deliveries) - 1 - pick % min(len(deliveries), 8)  # one of the recent ones
+        self._say(f"webhook delivery {index} is delivered again")
+        self.harness.jira.redeliver(index)
 
     # Jira faults -------------------------------------------------------------------------------------
     @precondition(lambda self: not self.outage)
     @rule()
     def jira_goes_down(self) -> None:
-        note("Jira goes down (503)")
+        self._say("Jira goes down (503)")
         self.harness.jira.fail_with(503, seconds=None)
         self.outage = True
 
     @precondition(lambda self: self.outage)
     @rule()
     def jira_comes_back(self) -> None:
-        note("Jira comes back")
+        self._say("Jira comes back")
         self.harness.jira.clear_faults()
         self.outage = False
 
     @rule(times=st.integers(1, 3))
     def jira_throttles_writes(self, times: int) -> None:
-        note(f"Jira answers 429 to the next {times} issue write(s)")
+        self._say(f"Jira answers 429 to the next {times} issue write(s)")
         self.harness.jira.throttle_issue_writes(times=times, retry_after=0)
-
-    @invariant()
-    def counted(self) -> None:
-        type(self).steps += 1
 
     # the end of an example ---------------------------------------------------------------------------
     def teardown(self) -> None:
@@ -320,6 +321,11 @@ class ConvergenceMachine(RuleBasedStateMachine):
             bot_writes,
             corrections,
         )
+
+    def _say(self, text: str) -> None:
+        """One line of the example's story, per step (and the step counted for the soak's report)."""
+        type(self).steps += 1
+        note(text)
 
     def _update(self, form: UpdateForm, shown: dict[str, Any] | None = None) -> None:
         with self.harness.session() as session:
