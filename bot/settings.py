@@ -301,6 +301,25 @@ class Settings(BaseSettings):
         projects.update({f"TEAMS[{team}]": key for team, key in self.teams.items() if key})
         return projects
 
+    def jira_incident_fields(self) -> dict[str, str]:
+        """Each field the incident ticket is created with that the settings name, by its variable."""
+        fields = {
+            "JIRA_FIELD_PRIORITY": self.jira_field_priority,
+            "JIRA_FIELD_ENVIRONMENTS": self.jira_field_environments,
+            "JIRA_FIELD_PLATFORM": self.jira_field_platform,
+            "JIRA_FIELD_BUSINESS_IMPACT": self.jira_field_business_impact,
+            "JIRA_FIELD_ZENDESK_TICKET": self.jira_field_zendesk_ticket,
+            "JIRA_FIELD_SELLER_CONTRACT": self.jira_field_seller_contract,
+            "JIRA_FIELD_ZOHO_DESK_TICKET": self.jira_field_zoho_desk_ticket,
+        }
+        if self.raid_jira_incident_category_field:
+            fields["RAID_JIRA_INCIDENT_CATEGORY_FIELD"] = self.raid_jira_incident_category_field
+        return fields
+
+    def jira_postmortem_field_ids(self) -> dict[str, str]:
+        """Each field of the post-mortem issue, by the variable (and key) that names it."""
+        return {f"JIRA_POSTMORTEM_FIELDS[{k}]": v for k, v in self.jira_postmortem_fields.items()}
+
     def missing_credentials(self) -> list[str]:
         """What `run` still needs, each with where to get it."""
         missing = []
