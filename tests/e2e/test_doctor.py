@@ -21,17 +21,21 @@ def doctor(rig, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+def upgrade(rig) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        env=rig.env,
+        cwd=rig.workdir,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
 def test_doctor_checks_slack_jira_and_the_field_ids(tmp_path) -> None:
     rig = start_rig(workdir=tmp_path, start_bot=False)
     try:
-        subprocess.run(
-            [sys.executable, "-m", "bot", "db", "upgrade"],
-            env=rig.env,
-            cwd=rig.workdir,
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+        upgrade(rig)
         healthy = doctor(rig)
         assert healthy.returncode == 0, healthy.stdout + healthy.stderr
         for check in (
@@ -60,14 +64,7 @@ def test_doctor_checks_slack_jira_and_the_field_ids(tmp_path) -> None:
 def test_doctor_proves_a_team_s_jira_matches_the_mappings(tmp_path) -> None:
     rig = start_rig(workdir=tmp_path, start_bot=False, jira_workflow="simple")
     try:
-        subprocess.run(
-            [sys.executable, "-m", "bot", "db", "upgrade"],
-            env=rig.env,
-            cwd=rig.workdir,
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+        upgrade(rig)
         healthy = doctor(rig)
         assert healthy.returncode == 0, healthy.stdout + healthy.stderr
         for check in ("jira statuses", "jira create screens", "jira priority: priority", "jira link types"):

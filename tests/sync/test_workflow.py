@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.enums import Status
+from sandbox.shapes import SIMPLE_STATUS_FROM_JIRA, SIMPLE_STATUS_TO_JIRA
 from sync.workflow import StatusMap, Transition, next_hop, shortest_path
 
 
@@ -49,17 +50,7 @@ def test_next_hop_prefers_the_target_then_a_strictly_nearer_status() -> None:
     assert next_hop([t("6", "in progress", "Code Review")], "Code Review", "Reporter validation").id == "6"
 
 
-SIMPLE = StatusMap.build(
-    {
-        "OPEN": "To Do",
-        "INVESTIGATING": "In Progress",
-        "MITIGATING": "In Progress",
-        "MITIGATED": "In Review",
-        "POST_MORTEM": "In Review",
-        "CLOSED": "Done",
-    },
-    {"To Do": "OPEN", "In Progress": "INVESTIGATING", "In Review": "MITIGATED", "Done": "CLOSED"},
-)
+SIMPLE = StatusMap.build(SIMPLE_STATUS_TO_JIRA, SIMPLE_STATUS_FROM_JIRA)
 
 
 def test_a_configured_map_decides_meaning_order_and_the_status_never_crossed() -> None:
