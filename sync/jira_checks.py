@@ -17,9 +17,11 @@ from sync.jira_mapping import SYSTEM_PRIORITY, JiraMapping
 from sync.postmortem import LINK_TYPES
 
 
-def incident_projects(settings: Settings) -> list[str]:
-    """Where incident tickets are created: the RAID project and the teams' projects (P4–P5)."""
-    return list(dict.fromkeys([settings.raid_jira_project_key, *(k for k in settings.teams.values() if k)]))
+def incident_projects(jira: JiraGateway, settings: Settings) -> list[str]:
+    """Where incident tickets are created: the RAID project and the teams' projects (P4–P5); a project
+    Jira does not show is left to the projects check, so it cannot hide the problems of the others."""
+    keys = dict.fromkeys([settings.raid_jira_project_key, *(k for k in settings.teams.values() if k)])
+    return [key for key in keys if jira.has_project(key)]
 
 
 def status_problems(jira: JiraGateway, settings: Settings) -> list[str]:
@@ -29,7 +31,7 @@ def status_problems(jira: JiraGateway, settings: Settings) -> list[str]:
     for status, name in settings.jira_status_to_jira.items():
         pushed.setdefault(name, []).append(status)
     problems = []
-    for project in incident_projects(settings):
+    for project in incident_projects(jira, settings):
         workflows = jira.workflow_statuses(project)
         names = next((s for name, s in workflows.items() if name.lower() == issue_type.lower()), None)
         if names is None:
@@ -56,15 +58,18 @@ def screen_problems(jira: JiraGateway, settings: Settings) -> list[str]:
     """The issue types exist where the bot creates them, and every configured field is on their create
     screen (a field the screen lacks makes Jira refuse the whole creation)."""
     incident_type, fields = settings.jira_incident_issue_type, settings.jira_incident_fields()
-    wanted = [(p, incident_type, "JIRA_INCIDENT_ISSUE_TYPE", fields) for p in incident_projects(settings)]
-    wanted.append(
-        (
-            settings.jira_postmortem_project_key,
-            settings.jira_postmortem_issue_type,
-            "JIRA_POSTMORTEM_ISSUE_TYPE",
-            settings.jira_postmortem_field_ids(),
+    wanted = [
+        (p, incident_type, "JIRA_INCIDENT_ISSUE_TYPE", fields) for p in incident_projects(jira, settings)
+    ]
+    if jira.has_project(settings.jira_postmortem_project_key):
+        wanted.append(
+            (
+                settings.jira_postmortem_project_key,
+                settings.jira_postmortem_issue_type,
+                "JIRA_POSTMORTEM_ISSUE_TYPE",
+                settings.jira_postmortem_field_ids(),
+            )
         )
-    )
     problems = []
     for project, issue_type, type_variable, fields in wanted:
         types = jira.creatable_types(project)
@@ -86,7 +91,7 @@ def priority_problems(jira: JiraGateway, settings: Settings, mapping: JiraMappin
     """The priority field takes each mapped value, in every project incident tickets are created in."""
     priority = mapping.priority
     problems = []
-    for project in incident_projects(settings):
+    for project in incident_projects(jira, settings):
         type_id = _type_id(jira.creatable_types(project), settings.jira_incident_issue_type)
         if type_id is None:
             continue  # named by the create screen check
