@@ -34,6 +34,7 @@ from sync.directory import Directory
 from sync.guards import BounceGuard
 from sync.jira_client import JiraGateway
 from sync.jira_lag import LagNotices
+from sync.jira_mapping import JiraMapping
 from sync.jira_push import ChangePusher
 from sync.jira_ticket import TicketCreation, bookmark
 from sync.outbox import Kind, Outbox
@@ -172,16 +173,18 @@ def build_runtime(settings: Settings) -> Runtime:
         slack=slack,
         jira=JiraGateway(settings) if settings.jira_enabled else None,
     )
+    mapping = JiraMapping.from_settings(settings)
     Outbox(
         jira_enabled=ctx.jira is not None,
         announcements_channel=settings.slack_announcements_channel,
         archive_on_close=settings.archive_channel_on_close,
+        directions=mapping.directions,
     ).subscribe(core.uow.bus)
     registry = HandlerRegistry()
     _register_slack_jobs(registry, ctx)
     routes: list[BaseRoute] = []
     periodic: list[Periodic] = []
-    reconcile = _wire_jira(registry, ctx, routes, periodic) if ctx.jira is not None else None
+    reconcile = _wire_jira(registry, ctx, mapping, routes, periodic) if ctx.jira is not None else None
     bolt = App(client=slack, token_verification_enabled=False, raise_error_for_unhandled_request=False)
     listeners.register(bolt, Services(uow=core.uow, policy=core.policy, jira_enabled=settings.jira_enabled))
     return Runtime(
@@ -206,19 +209,23 @@ def _register_slack_jobs(registry: HandlerRegistry, ctx: SyncContext) -> None:
 
 
 def _wire_jira(
-    registry: HandlerRegistry, ctx: SyncContext, routes: list[BaseRoute], periodic: list[Periodic]
+    registry: HandlerRegistry,
+    ctx: SyncContext,
+    mapping: JiraMapping,
+    routes: list[BaseRoute],
+    periodic: list[Periodic],
 ) -> Callable[[], str]:
     """Jira's job handlers, the webhook route and the reconciler; returns the reconciler's one-shot run."""
     directory = Directory(ctx)
     guard = BounceGuard(ctx.kv)
     lag = LagNotices(ctx)
-    tickets = TicketCreation(ctx, directory)
+    tickets = TicketCreation(ctx, directory, mapping)
     registry.register(Kind.CREATE_TICKET, lag.wrap(tickets.create))
     registry.register(Kind.REMOTE_LINK, lag.wrap(tickets.remote_link))
-    registry.register(Kind.PUSH_CHANGES, lag.wrap(ChangePusher(ctx, directory, guard)))
+    registry.register(Kind.PUSH_CHANGES, lag.wrap(ChangePusher(ctx, directory, guard, mapping)))
     register_postmortem(registry, ctx, directory, lag)
 
-    processor = ChangelogProcessor(ctx, directory, guard)
+    processor = ChangelogProcessor(ctx, directory, guard, mapping)
     registry.register(Kind.APPLY_WEBHOOK, WebhookApplier(ctx, processor))
     routes.append(WebhookIntake(ctx).route())
     reconciler = Reconciler(ctx, processor)

@@ -36,9 +36,17 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "run", help="run the bot (Socket Mode, HTTP server, scheduler, workers)"
     ).set_defaults(handler=_run)
-    commands.add_parser(
+    sandbox = commands.add_parser(
         "sandbox", help="run the bot against local Slack and Jira emulators and walk one incident through"
-    ).set_defaults(handler=_sandbox)
+    )
+    sandbox.add_argument(
+        "--jira-workflow",
+        choices=["default", "simple"],
+        default="default",
+        help="the emulated Jira's shape: default (Incoming … Closed, priority in customfield_11064) or "
+        "simple (To Do → In Progress → In Review → Done, Jira's own priority field)",
+    )
+    sandbox.set_defaults(handler=_sandbox)
     commands.add_parser("doctor", help="check configuration, database, Redis, Slack and Jira").set_defaults(
         handler=_doctor
     )
@@ -97,10 +105,10 @@ def _start(settings: Settings, args: argparse.Namespace) -> int:
     return _run(settings, args)
 
 
-def _sandbox(settings: Settings, _args: argparse.Namespace) -> int:
+def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     from sandbox.walk import run_sandbox
 
-    return run_sandbox()
+    return run_sandbox(jira_workflow=getattr(args, "jira_workflow", "default"))
 
 
 def _doctor(settings: Settings, _args: argparse.Namespace) -> int:

@@ -1,4 +1,8 @@
-"""`python -m bot doctor`: one line per check, so the first thing to run when something is wrong says what."""
+"""`python -m bot doctor`: one line per check, so the first thing to run when something is wrong says what.
+
+Against the live Jira it also proves the site is shaped as configured: the mapped statuses, the priority
+field and its values, the create screens, the issue and link types; each problem comes with its fix.
+"""
 
 from __future__ import annotations
 
@@ -33,11 +37,22 @@ def run_checks(settings: Settings) -> Iterator[Check]:
         yield _guarded("jira", lambda: _jira_account(settings))
         yield _guarded("jira fields", lambda: _jira_fields(settings))
         yield _guarded("jira projects", lambda: _jira_projects(settings))
+        yield from _jira_shape(settings)
+
+
+class Problems(Exception):
+    """A check's findings, one per line, each with its fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+        super().__init__(count + ":" + "".join(f"\n    - {problem}" for problem in problems))
 
 
 def _guarded(name: str, check: Callable[[], str]) -> Check:
     try:
         return Check(name, True, check())
+    except Problems as exc:
+        return Check(name, False, str(exc))
     except Exception as exc:
         return Check(name, False, f"{type(exc).__name__}: {str(exc)[:300]}")
 
@@ -71,18 +86,7 @@ def _jira_fields(settings: Settings) -> str:
     from sync.jira_client import JiraGateway
 
     known = JiraGateway(settings).field_ids()
-    wanted = {
-        "JIRA_FIELD_PRIORITY": settings.jira_field_priority,
-        "JIRA_FIELD_ENVIRONMENTS": settings.jira_field_environments,
-        "JIRA_FIELD_PLATFORM": settings.jira_field_platform,
-        "JIRA_FIELD_BUSINESS_IMPACT": settings.jira_field_business_impact,
-        "JIRA_FIELD_ZENDESK_TICKET": settings.jira_field_zendesk_ticket,
-        "JIRA_FIELD_SELLER_CONTRACT": settings.jira_field_seller_contract,
-        "JIRA_FIELD_ZOHO_DESK_TICKET": settings.jira_field_zoho_desk_ticket,
-        **{f"JIRA_POSTMORTEM_FIELDS[{k}]": v for k, v in settings.jira_postmortem_fields.items()},
-    }
-    if settings.raid_jira_incident_category_field:
-        wanted["RAID_JIRA_INCIDENT_CATEGORY_FIELD"] = settings.raid_jira_incident_category_field
+    wanted = {**settings.jira_incident_fields(), **settings.jira_postmortem_field_ids()}
     missing = [f"{name}={field_id}" for name, field_id in wanted.items() if field_id not in known]
     if missing:
         raise ValueError("unknown in Jira's /field: " + ", ".join(missing))
@@ -98,3 +102,33 @@ def _jira_projects(settings: Settings) -> str:
     if missing:
         raise ValueError("no such project in Jira (or hidden from this account): " + ", ".join(missing))
     return f"all {len(wanted)} configured projects exist"
+
+
+def _jira_shape(settings: Settings) -> Iterator[Check]:
+    """The site as the mappings expect it (JIRA_STATUS_*, JIRA_FIELD_PRIORITY, JIRA_PRIORITY_VALUES, …)."""
+    from sync import jira_checks
+    from sync.jira_client import JiraGateway
+    from sync.jira_mapping import JiraMapping
+
+    jira, mapping = JiraGateway(settings), JiraMapping.from_settings(settings)
+    for name, find, passed in (
+        ("jira statuses", lambda: jira_checks.status_problems(jira, settings), "every mapped status exists"),
+        (
+            "jira create screens",
+            lambda: jira_checks.screen_problems(jira, settings),
+            "the issue types exist and every configured field is on their create screen",
+        ),
+        (
+            "jira priority",
+            lambda: jira_checks.priority_problems(jira, settings, mapping),
+            f"{settings.jira_field_priority} offers every mapped value",
+        ),
+        ("jira link types", lambda: jira_checks.link_type_problems(jira), "a post-mortem link type exists"),
+    ):
+        yield _guarded(name, lambda find=find, passed=passed: _passed(find(), passed))
+
+
+def _passed(problems: list[str], passed: str) -> str:
+    if problems:
+        raise Problems(problems)
+    return passed

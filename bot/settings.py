@@ -8,11 +8,14 @@ never appear in a repr, a log line or an error.
 from __future__ import annotations
 
 import json
+import re
 from functools import cached_property
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.enums import Status
 
 DEFAULT_POSTMORTEM_FIELDS: dict[str, str] = {
     "incident_summary": "customfield_12699",
@@ -23,6 +26,28 @@ DEFAULT_POSTMORTEM_FIELDS: dict[str, str] = {
     "incident_category": "customfield_12369",
 }
 POSTMORTEM_FIELD_NAMES = frozenset(DEFAULT_POSTMORTEM_FIELDS)
+
+#: Slack → Jira: the Jira status each incident status is pushed to (the default Jira's workflow).
+DEFAULT_STATUS_TO_JIRA: dict[str, str] = {
+    "OPEN": "Incoming",
+    "INVESTIGATING": "in progress",
+    "MITIGATING": "in progress",
+    "MITIGATED": "Reporter validation",
+    "POST_MORTEM": "Reporter validation",
+    "CLOSED": "Closed",
+}
+#: Jira → incident, in the workflow's order (the walk's order when the workflow cannot be read).
+DEFAULT_STATUS_FROM_JIRA: dict[str, str] = {
+    "Incoming": "OPEN",
+    "Pending resolution": "OPEN",
+    "in progress": "MITIGATING",
+    "Reporter validation": "MITIGATED",
+    "Closed": "CLOSED",
+}
+#: The fields whose sync direction is configurable, and the directions.
+SYNCED_FIELDS = ("title", "description", "priority", "commander", "status", "comments")
+DIRECTIONS = ("both", "to_jira", "from_jira", "off")
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
 
 
 class ConfigError(Exception):
@@ -62,6 +87,19 @@ class Settings(BaseSettings):
     )
 
     jira_field_priority: str = "customfield_11064"
+    jira_priority_values: Annotated[dict[int, str], NoDecode] = Field(
+        default_factory=lambda: {p: str(p) for p in range(1, 6)}
+    )
+    jira_status_to_jira: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_STATUS_TO_JIRA)
+    )
+    jira_status_from_jira: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_STATUS_FROM_JIRA)
+    )
+    jira_sync_fields: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: dict.fromkeys(SYNCED_FIELDS, "both")
+    )
+    jira_user_map: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     jira_field_environments: str = "customfield_11049"
     jira_field_platform: str = "customfield_10201"
     jira_field_business_impact: str = "customfield_10936"
@@ -106,6 +144,87 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown keys {sorted(unknown)}; allowed: {sorted(POSTMORTEM_FIELD_NAMES)}")
         return {**DEFAULT_POSTMORTEM_FIELDS, **value}
+
+    @field_validator("jira_field_priority")
+    @classmethod
+    def _priority_field(cls, value: str) -> str:
+        if value != "priority" and not re.fullmatch(r"customfield_[0-9]+", value):
+            raise ValueError("must be a custom field id (customfield_NNNNN) or priority (Jira's own field)")
+        return value
+
+    @field_validator("jira_priority_values", mode="before")
+    @classmethod
+    def _priority_values(cls, value: Any) -> Any:
+        value = _json_object(value, "mapping 1–5 to the priority field's option values or priority names")
+        given = {str(key).strip().upper().removeprefix("P"): name for key, name in value.items()}
+        wanted = [str(p) for p in range(1, 6)]
+        if unknown := sorted(set(given) - set(wanted)):
+            raise ValueError(f"unknown priorities {unknown}; the keys are 1 to 5")
+        if missing := [p for p in wanted if p not in given]:
+            raise ValueError(f"no value for priority {', '.join(missing)}: map each of 1 to 5")
+        names = {p: _name(given[p], f"priority {p}") for p in wanted}
+        if len({name.lower() for name in names.values()}) < len(names):
+            raise ValueError("two priorities map to the same value; each of 1 to 5 needs its own")
+        return {int(p): name for p, name in names.items()}
+
+    @field_validator("jira_status_to_jira", mode="before")
+    @classmethod
+    def _status_to_jira(cls, value: Any) -> Any:
+        value = _json_object(value, "mapping each incident status to a Jira status name")
+        mapped = {_status(key): _name(name, f"incident status {key}") for key, name in value.items()}
+        if missing := [s.value for s in Status if s.value not in mapped]:
+            raise ValueError(f"no Jira status for {', '.join(missing)}: map every incident status")
+        return mapped
+
+    @field_validator("jira_status_from_jira", mode="before")
+    @classmethod
+    def _status_from_jira(cls, value: Any) -> Any:
+        value = _json_object(value, "mapping Jira status names to incident statuses")
+        mapped = {_name(name, "a Jira status"): _status(status) for name, status in value.items()}
+        if len({name.lower() for name in mapped}) < len(mapped):
+            raise ValueError("a Jira status is listed twice (names compare case-insensitively)")
+        return mapped
+
+    @field_validator("jira_sync_fields", mode="before")
+    @classmethod
+    def _sync_fields(cls, value: Any) -> Any:
+        value = _json_object(value, "mapping synced fields to directions")
+        if unknown := sorted(set(value) - set(SYNCED_FIELDS)):
+            raise ValueError(f"unknown fields {unknown}; allowed: {', '.join(SYNCED_FIELDS)}")
+        for name, direction in value.items():
+            if direction not in DIRECTIONS:
+                raise ValueError(f"{name}: {direction!r} is not one of {', '.join(DIRECTIONS)}")
+        return {**dict.fromkeys(SYNCED_FIELDS, "both"), **value}
+
+    @field_validator("jira_user_map", mode="before")
+    @classmethod
+    def _user_map(cls, value: Any) -> Any:
+        value = _json_object(value, "mapping Jira accounts to Slack user ids")
+        for account, slack_id in value.items():
+            if not isinstance(slack_id, str) or not _SLACK_USER.fullmatch(slack_id):
+                raise ValueError(f"{account}: {slack_id!r} is not a Slack user id (U… or W…)")
+        return {_name(account, "a Jira account"): slack_id for account, slack_id in value.items()}
+
+    @model_validator(mode="after")
+    def _statuses_agree(self) -> Settings:
+        """Each status the bot pushes must be one it understands coming back: the walk without the
+        workflow API needs its place in JIRA_STATUS_FROM_JIRA's order, and the closed status must be
+        the only pushed one that means CLOSED (the bot never walks through it to reach another)."""
+        understood = {name.lower(): status for name, status in self.jira_status_from_jira.items()}
+        for status, name in self.jira_status_to_jira.items():
+            means = understood.get(name.lower())
+            if means is None:
+                raise ValueError(
+                    f"JIRA_STATUS_FROM_JIRA: has no entry for {name!r}, the Jira status "
+                    f"JIRA_STATUS_TO_JIRA gives {status}; add it (its place in the order is where the "
+                    "bot's walk finds it)"
+                )
+            if (means == Status.CLOSED) != (status == Status.CLOSED):
+                raise ValueError(
+                    f"JIRA_STATUS_FROM_JIRA: maps {name!r} to {means}, but JIRA_STATUS_TO_JIRA pushes "
+                    f"{status} to it; only the status CLOSED goes to may mean CLOSED"
+                )
+        return self
 
     @field_validator("close_requires_postmortem_priorities", mode="before")
     @classmethod
@@ -182,6 +301,25 @@ class Settings(BaseSettings):
         projects.update({f"TEAMS[{team}]": key for team, key in self.teams.items() if key})
         return projects
 
+    def jira_incident_fields(self) -> dict[str, str]:
+        """Each field the incident ticket is created with that the settings name, by its variable."""
+        fields = {
+            "JIRA_FIELD_PRIORITY": self.jira_field_priority,
+            "JIRA_FIELD_ENVIRONMENTS": self.jira_field_environments,
+            "JIRA_FIELD_PLATFORM": self.jira_field_platform,
+            "JIRA_FIELD_BUSINESS_IMPACT": self.jira_field_business_impact,
+            "JIRA_FIELD_ZENDESK_TICKET": self.jira_field_zendesk_ticket,
+            "JIRA_FIELD_SELLER_CONTRACT": self.jira_field_seller_contract,
+            "JIRA_FIELD_ZOHO_DESK_TICKET": self.jira_field_zoho_desk_ticket,
+        }
+        if self.raid_jira_incident_category_field:
+            fields["RAID_JIRA_INCIDENT_CATEGORY_FIELD"] = self.raid_jira_incident_category_field
+        return fields
+
+    def jira_postmortem_field_ids(self) -> dict[str, str]:
+        """Each field of the post-mortem issue, by the variable (and key) that names it."""
+        return {f"JIRA_POSTMORTEM_FIELDS[{k}]": v for k, v in self.jira_postmortem_fields.items()}
+
     def missing_credentials(self) -> list[str]:
         """What `run` still needs, each with where to get it."""
         missing = []
@@ -205,6 +343,27 @@ class Settings(BaseSettings):
         return missing
 
 
+def _json_object(value: Any, meaning: str) -> dict[Any, Any]:
+    value = _json(value)
+    if not isinstance(value, dict):
+        raise ValueError(f"must be a JSON object {meaning}")
+    return value
+
+
+def _name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what}: the name must be a non-empty string")
+    return value.strip()
+
+
+def _status(value: Any) -> str:
+    """An incident status by value or label, in any case (`POST_MORTEM`, `Post-mortem`)."""
+    text = str(value).strip().upper().replace("-", "_").replace(" ", "_")
+    if text not in Status.__members__:
+        raise ValueError(f"{value!r} is not an incident status; use one of {', '.join(Status)}")
+    return text
+
+
 def _json(value: Any) -> Any:
     if isinstance(value, str):
         try:
@@ -221,7 +380,7 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            variable = str(error["loc"][0]).upper() if error["loc"] else "?"
             message = error["msg"].removeprefix("Value error, ")
-            lines.append(f"{variable}: {message}")
+            # A check across variables has no location; its message names the variables itself.
+            lines.append(f"{str(error['loc'][0]).upper()}: {message}" if error["loc"] else message)
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

@@ -20,6 +20,7 @@ from typing import IO, Any
 import requests
 
 from sandbox.jira import JiraEmulator, JiraUser
+from sandbox.shapes import SHAPES, JiraShape
 from sandbox.slack import SlackEmulator, SlackUser
 
 BOT_TOKEN, APP_TOKEN = "xoxb-sandbox", "xapp-sandbox"
@@ -68,6 +69,7 @@ class Rig:
     _log: IO[bytes] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     others: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    shape: JiraShape = SHAPES["default"]  # the Jira site's workflow and priority scheme
 
     def slack_user(self, name: str) -> SlackUser:
         return SlackUser(self.slack, person(name).slack_id)
@@ -163,12 +165,19 @@ def start_rig(
     workdir: Path | None = None,
     env: dict[str, str] | None = None,
     start_bot: bool = True,
+    jira_workflow: str = "default",
 ) -> Rig:
-    """Start Slack and Jira emulators seeded with people and channels, then (by default) the bot."""
+    """Start Slack and Jira emulators seeded with people and channels, then (by default) the bot.
+
+    `jira_workflow` picks the Jira site's shape (`sandbox.shapes`): the emulator takes it, and the bot
+    gets the settings that match it."""
+    shape = SHAPES[jira_workflow]
     slack = SlackEmulator(bot_token=BOT_TOKEN, app_token=APP_TOKEN).start()
     jira = JiraEmulator(
         bot_email=JIRA_EMAIL, bot_token=JIRA_TOKEN, bot_account_id=JIRA_BOT, projects=("INC", "PM", "TEAM")
     ).start()
+    if shape.env:
+        jira.use_preset(shape.preset)
     for p in PEOPLE:
         slack.add_user(p.slack_id, name=p.name, email=p.email, real_name=p.real_name)
         jira.add_user(account_id=p.jira_account, email=p.email, display_name=p.real_name)
@@ -207,6 +216,7 @@ def start_rig(
         bot_env["REDIS_URL"] = redis_url
     else:
         bot_env.pop("REDIS_URL", None)
+    bot_env.update(shape.env)
     bot_env.update(env or {})
     rig = Rig(
         slack=slack,
@@ -216,6 +226,7 @@ def start_rig(
         announcements=announcements,
         general=general,
         http_url=f"http://127.0.0.1:{port}",
+        shape=shape,
     )
     if start_bot:
         try:

@@ -78,9 +78,9 @@ def _jira_detail(body: Any) -> str:
 
 
 def walk(rig: Rig, out: Callable[[str], None] = print) -> None:
-    """One P1 incident from declaration to close, as people would run it."""
+    """One P1 incident from declaration to close, as people would run it, on the rig's Jira shape."""
     t = Transcript(rig, out)
-    slack, jira = rig.slack, rig.jira
+    slack, jira, shape = rig.slack, rig.jira, rig.shape
     alice, bob = rig.slack_user("alice"), rig.slack_user("bob")
 
     t.step("alice runs `/incident open Checkout fails for EU customers` in #general and fills the modal")
@@ -111,14 +111,15 @@ def walk(rig: Rig, out: Callable[[str], None] = print) -> None:
         alice.wait_for_view(),
         {"Status": "Investigating", "Commander": "U0BOB", "Message": "Payment provider latency is up"},
     )
+    investigating = shape.jira_status("INVESTIGATING")
     jira.wait_for(
         lambda: (
-            jira.issue(key)["status"] == "in progress"
+            jira.issue(key)["status"] == investigating
             and (jira.issue(key)["fields"].get("assignee") or {}).get("accountId") == "acc-bob"
         ),
         timeout=15,
     )
-    out(f"  → Jira {key} is 'in progress', assigned to Bob")
+    out(f"  → Jira {key} is {investigating!r}, assigned to Bob")
 
     t.step("bob sets key events: detected at, with a note")
     bob.click(channel, "Key events")
@@ -130,7 +131,7 @@ def walk(rig: Rig, out: Callable[[str], None] = print) -> None:
 
     t.step("carol, in Jira, renames the ticket and raises it to priority 2")
     rig.jira_user("carol").update(
-        key, summary="Checkout fails for EU card payments", customfield_11064={"value": "2"}
+        key, summary="Checkout fails for EU card payments", **shape.priority_input(2)
     )
     slack.wait_for(
         lambda: sum(m["text"].startswith(f"Jira {key}:") for m in slack.messages(channel)) >= 2, timeout=15
@@ -144,7 +145,7 @@ def walk(rig: Rig, out: Callable[[str], None] = print) -> None:
     for status in ("Mitigated", "Post-mortem"):
         bob.click(channel, "Update")
         bob.submit(bob.wait_for_view(), {"Status": status})
-    jira.wait_for(lambda: jira.issue(key)["status"] == "Reporter validation", timeout=15)
+    jira.wait_for(lambda: jira.issue(key)["status"] == shape.jira_status("POST_MORTEM"), timeout=15)
     postmortem = jira.wait_for(
         lambda: next((k for k in jira.issues if k.startswith("PM-")), None), timeout=20
     )
@@ -157,7 +158,7 @@ def walk(rig: Rig, out: Callable[[str], None] = print) -> None:
         bob.wait_for_view(), {"Closure reason": "Resolved", "Message": "Provider fixed; all good"}
     )
     _expect(ack.errors is None, f"the close modal was refused: {ack.errors}")
-    jira.wait_for(lambda: jira.issue(key)["status"] == "Closed", timeout=15)
+    jira.wait_for(lambda: jira.issue(key)["status"] == shape.jira_status("CLOSED"), timeout=15)
     slack.wait_for(lambda: slack.channels[channel]["archived"], timeout=15)
     t.flush()
     _summary(rig, channel, key, postmortem, out)
@@ -194,13 +195,19 @@ def _expect(condition: bool, message: str) -> None:
         raise AssertionError(message)
 
 
-def run_sandbox(out: Callable[[str], None] = print) -> int:
-    """Start everything on loopback, walk the incident, print the transcript; 0 when every step worked."""
+def run_sandbox(out: Callable[[str], None] = print, *, jira_workflow: str = "default") -> int:
+    """Start everything on loopback, walk the incident, print the transcript; 0 when every step worked.
+
+    `jira_workflow` picks the Jira site's shape (`default`, or `simple`: To Do → In Progress → In Review
+    → Done with Jira's own priority field); the bot is configured to match."""
     logging.getLogger("sandbox").setLevel(logging.WARNING)
     workdir = Path(tempfile.mkdtemp(prefix="incident-bot-sandbox-"))
-    out(f"Starting the Slack and Jira emulators and the bot (`python -m bot run`), data in {workdir}")
+    out(
+        f"Starting the Slack and Jira ({jira_workflow} workflow) emulators and the bot "
+        f"(`python -m bot run`), data in {workdir}"
+    )
     try:
-        rig = start_rig(workdir=workdir)
+        rig = start_rig(workdir=workdir, jira_workflow=jira_workflow)
     except Exception as exc:
         out(f"sandbox: the bot did not start: {exc}")
         return 1

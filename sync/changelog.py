@@ -18,6 +18,11 @@ once (bounce keys); a move to Closed from a status outside the map is ignored; a
 close rules is refused and explained; what is applied is recorded with source `jira` and never pushed
 back (the outbox skips Jira-sourced updates).
 
+What an item means comes from the site's `JiraMapping`: its statuses, its priority field and values,
+and the fields applied from Jira at all (a field synced `to_jira` only is seen, never applied; one
+synced `off` is ignored). An assignee with no Slack user leaves the commander as it is, and the channel
+is told who it was.
+
 Input is untrusted (any JSON a webhook may carry): ids, texts and accounts of the wrong type or shape
 map to nothing rather than to an error.
 """
@@ -47,9 +52,10 @@ from sync.context import SyncContext
 from sync.directory import Directory
 from sync.guards import BounceGuard
 from sync.jira_fields import strip_generated
+from sync.jira_mapping import JiraMapping
 from sync.jira_values import jira_value
 from sync.outbox import post_later
-from sync.workflow import INCIDENT_TO_JIRA_STATUS, JIRA_TO_INCIDENT_STATUS
+from sync.workflow import StatusMap
 from views import messages
 
 logger = logging.getLogger(__name__)
@@ -57,7 +63,6 @@ logger = logging.getLogger(__name__)
 _NUMERIC_ID = re.compile(r"[0-9]{1,18}")
 _ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}-[0-9]{1,18}")
 _ACCOUNT = re.compile(r"[A-Za-z0-9:_.@-]{1,128}")
-_PRIORITIES = {str(p): p for p in range(1, 6)}
 
 
 @dataclass
@@ -124,10 +129,14 @@ def linked_ticket(engine: Engine, *, issue_id: Any, issue_key: Any) -> LinkedTic
 
 
 class ChangelogProcessor:
-    def __init__(self, ctx: SyncContext, directory: Directory, guard: BounceGuard) -> None:
+    def __init__(
+        self, ctx: SyncContext, directory: Directory, guard: BounceGuard, mapping: JiraMapping
+    ) -> None:
         self.ctx = ctx
         self.directory = directory
         self.guard = guard
+        self.mapping = mapping
+        self.statuses = mapping.statuses
         self._bot_account = ctx.settings.jira_bot_account_id
 
     @property
@@ -148,7 +157,10 @@ class ChangelogProcessor:
         items = [i for i in raw_items if isinstance(i, dict)] if isinstance(raw_items, list) else []
         author = as_dict(history.get("author"))
         own = self._own(author)
-        mapped = _last_per_field(c for c in (self._map(i, resolve=not own) for i in items) if c)
+        synced = self.mapping.directions.synced
+        mapped = _last_per_field(
+            c for c in (self._map(i, resolve=not own) for i in items) if c and synced(c.incident_field)
+        )
         with self.ctx.session() as session:
             lock_ticket(session, ticket_id)
             ticket = session.get(JiraTicket, ticket_id)
@@ -166,7 +178,8 @@ class ChangelogProcessor:
             changes, corrections, seen = self._sort(run, mapped, own)
             changes, corrections = self._admissible(run, changes), self._admissible(run, corrections)
             touched = seen + [c.incident_field for c in (*changes, *corrections)]
-            known = {**_raw_status(items, ticket, run.newest), **_known_values(mapped, touched)}
+            raw = _raw_status(items, ticket, run.newest, self.statuses) if synced("status") else {}
+            known = {**raw, **_known_values(mapped, touched, self.statuses)}
             if touched:
                 ticket.field_versions = {**ticket.field_versions, **dict.fromkeys(touched, run.newest)}
             if known:
@@ -205,13 +218,24 @@ class ChangelogProcessor:
             if run.newest < int(run.ticket.field_versions.get(name, 0)):
                 run.outcome.skipped.append(f"{name}: older than a change already applied")
                 continue
+            if not self.mapping.directions.applies(name):
+                seen.append(name)
+                run.outcome.skipped.append(f"{name}: synced to Jira only (JIRA_SYNC_FIELDS)")
+                continue
             echo = self.guard.is_echo(run.ticket.incident_id, change.jira_field, change.echo_value)
             if (own or echo) and self._overtaken_write(run, change):
                 corrections.append(change)
             elif own or echo:
                 seen.append(name)
                 run.outcome.skipped.append(f"{name}: {'made by the bot' if own else 'echo of the bot write'}")
-            elif _already(run.incident, change):
+            elif change.incident_field == "commander_id" and change.value is None:
+                seen.append(name)  # Jira's assignee is newer than any older change still to arrive
+                text = messages.jira_assignee_unmatched(
+                    run.ticket.key, change.shown_from, change.shown_to, run.who, run.incident.commander_id
+                )
+                post_later(run.session, run.incident, text)
+                run.outcome.skipped.append(f"{name}: the Jira assignee has no Slack user")
+            elif _already(run.incident, change, self.statuses):
                 seen.append(name)
                 run.outcome.skipped.append(f"{name}: the incident already has it")
             else:
@@ -225,7 +249,7 @@ class ChangelogProcessor:
         history being newer, was older in Jira: it arrived late, between the write and its echo). When the
         incident's value came from Slack, Slack is ahead: its own push (and echo) is on its way.
         """
-        if _already(run.incident, change):
+        if _already(run.incident, change, self.statuses):
             return False
         origin = incidents.last_change_source(run.session, run.incident.id, change.incident_field)
         if origin is None or origin[0] is not Source.JIRA:
@@ -235,22 +259,28 @@ class ChangelogProcessor:
         return change.value is not None
 
     def _map(self, item: dict[str, Any], *, resolve: bool = True) -> Change | None:
-        """Jira item → incident field (status, the priority field, summary, description, assignee);
-        anything else (Jira's own priority, Story Points, …) maps to nothing."""
+        """Jira item → incident field (status, the configured priority field, summary, description,
+        assignee); anything else (Jira's own priority when it is not the configured one, Story Points,
+        …) maps to nothing. An assignee with no Slack user maps to a commander of None."""
         field_id = item.get("fieldId") or item.get("field")
         to_text, from_text = _clean(item.get("toString")), _clean(item.get("fromString"))
         if field_id == "status":
-            status = JIRA_TO_INCIDENT_STATUS.get((to_text or "").strip().lower())
+            status = self.statuses.incident_status(to_text)
             if status is None:
                 return None
-            if status is Status.CLOSED and (from_text or "").strip().lower() not in JIRA_TO_INCIDENT_STATUS:
-                return None  # guard 3: closed from an unmapped status (e.g. Code Review)
+            if status is Status.CLOSED and self.statuses.incident_status(from_text) is None:
+                return None  # guard 3: closed from a status outside the map (e.g. Code Review)
             return Change("status", "status", "Status", status.value, from_text, to_text, to_text)
-        if field_id == self.ctx.settings.jira_field_priority:
-            priority = _PRIORITIES.get((to_text or "").strip())
+        priorities = self.mapping.priority
+        if field_id == priorities.field:
+            priority = priorities.priority(to_text)
             if priority is None:
                 return None
-            return Change("priority", field_id, "Priority", priority, _p(from_text), f"P{priority}", to_text)
+            # the bounce key holds the value the bot writes for this priority, however Jira spells it
+            echo = priorities.value(priority)
+            return Change(
+                "priority", field_id, "Priority", priority, priorities.shown(from_text), f"P{priority}", echo
+            )
         if field_id == "summary":
             if to_text is None:
                 return None
@@ -266,20 +296,17 @@ class ChangelogProcessor:
             if account is None:
                 return None  # unassigned: the commander stays
             slack_id = self.directory.slack_user(account) if resolve else None
-            if resolve and slack_id is None:
-                return None  # a Jira account with no Slack user: the commander stays
             return Change("commander_id", "assignee", "Assignee", slack_id, from_text, to_text, account)
         return None
 
     def _admissible(self, run: _Applying, changes: list[Change]) -> list[Change]:
         """Drop (and explain in the channel) a refused close and values the incident cannot take."""
-        wanted_status = next((c.value for c in changes if c.incident_field == "status"), None)
-        refused = self._close_refusal(run.session, run.incident, wanted_status)
-        if refused is not None:
+        status = next((c for c in changes if c.incident_field == "status"), None)
+        refused = self._close_refusal(run.session, run.incident, status.value if status else None)
+        if status is not None and refused is not None:
             changes = [c for c in changes if c.incident_field != "status"]
-            post_later(
-                run.session, run.incident, messages.jira_close_refused(run.ticket.key, run.who, refused)
-            )
+            text = messages.jira_close_refused(run.ticket.key, run.who, status.shown_to, refused)
+            post_later(run.session, run.incident, text)
             run.outcome.skipped.append("status: close refused by the close rules")
         return self._valid(run, changes)
 
@@ -344,21 +371,23 @@ class _Applying:
     outcome: Outcome
 
 
-def _raw_status(items: list[dict[str, Any]], ticket: JiraTicket, newest: int) -> dict[str, Any]:
+def _raw_status(
+    items: list[dict[str, Any]], ticket: JiraTicket, newest: int, statuses: StatusMap
+) -> dict[str, Any]:
     """The ticket's status as Jira now says, mapped or not (a ticket moved to `Code Review` does not
     move the incident, but the two sides do not agree either)."""
-    statuses = [_clean(i.get("toString")) for i in items if (i.get("fieldId") or i.get("field")) == "status"]
-    if not statuses or statuses[-1] is None or newest < int(ticket.field_versions.get("status", 0)):
+    names = [_clean(i.get("toString")) for i in items if (i.get("fieldId") or i.get("field")) == "status"]
+    if not names or names[-1] is None or newest < int(ticket.field_versions.get("status", 0)):
         return {}
-    return {"status": jira_value("status", statuses[-1])}
+    return {"status": jira_value("status", names[-1], statuses)}
 
 
-def _known_values(mapped: list[Change], fields: list[str]) -> dict[str, Any]:
+def _known_values(mapped: list[Change], fields: list[str], statuses: StatusMap) -> dict[str, Any]:
     """What Jira now holds for these fields, in the terms `/incident status` compares (see
     `sync.jira_values`); an assignee the bot could not map to a Slack user is left unknown."""
     return {
         c.incident_field: jira_value(
-            c.incident_field, c.shown_to if c.incident_field == "status" else c.value
+            c.incident_field, c.shown_to if c.incident_field == "status" else c.value, statuses
         )
         for c in mapped
         if c.incident_field in fields and (c.incident_field != "commander_id" or c.value is not None)
@@ -375,13 +404,14 @@ def lock_ticket(session: Session, ticket_id: int) -> None:
     session.execute(update(JiraTicket).where(col(JiraTicket.id) == ticket_id).values(url=JiraTicket.url))
 
 
-def _already(incident: Incident, change: Change) -> bool:
+def _already(incident: Incident, change: Change, statuses: StatusMap) -> bool:
     """The incident already says this; for a status, also when its own status maps to that Jira status
-    (an incident in Post-mortem is where Jira's `Reporter validation` leads: no step back to Mitigated)."""
+    (the many-to-one rule: an incident in Post-mortem is where the default Jira's `Reporter validation`
+    leads, so no step back to Mitigated)."""
     if getattr(incident, change.incident_field) == change.value:
         return True
     if change.incident_field == "status":
-        current = INCIDENT_TO_JIRA_STATUS[Status(incident.status)].lower()
+        current = statuses.target(Status(incident.status)).lower()
         return current == (change.shown_to or "").strip().lower()
     return False
 
@@ -413,10 +443,6 @@ def _last_per_field(changes: Iterable[Change]) -> list[Change]:
     """One change per incident field: within a history Jira lists items in order, so the last wins.
     (Two status items in one history must not let the close rules see one value and apply another.)"""
     return list({change.incident_field: change for change in changes}.values())
-
-
-def _p(value: str | None) -> str | None:
-    return f"P{value.strip()}" if value and value.strip() in _PRIORITIES else value
 
 
 def _short(value: str | None) -> str | None:

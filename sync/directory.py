@@ -1,7 +1,8 @@
 """Who is who on both sides: Slack user ↔ e-mail ↔ Jira account, cached on the `User` row.
 
-A lookup that found nothing is cached too (for a day), so an unmapped person costs one search a
-day rather than one per change.
+`JIRA_USER_MAP` comes first, both ways: it is how people whose Jira e-mail is hidden are found. A lookup
+that found nothing is cached too (for a day), so an unmapped person costs one search a day rather than
+one per change.
 """
 
 from __future__ import annotations
@@ -13,21 +14,29 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.jobs import PermanentFailure
-from bot.models import User, utcnow
+from bot.models import Incident, User, utcnow
 from sync.context import SyncContext
+from sync.outbox import post_later
 from sync.slack_api import slack_call
+from views import messages
 
 logger = logging.getLogger(__name__)
 NEGATIVE_TTL = timedelta(days=1)
+#: how long "told once" lasts for a commander the bot cannot find in Jira (longer than any incident)
+UNMATCHED_TOLD_TTL = timedelta(days=90)
 
 
 class Directory:
     def __init__(self, ctx: SyncContext) -> None:
         self.ctx = ctx
         self._unknown: dict[str, float] = {}  # Jira accounts with no visible e-mail, until when
+        self._slack_of = dict(ctx.settings.jira_user_map)  # JIRA_USER_MAP: Jira account → Slack user
+        self._jira_of = {slack: account for account, slack in reversed(self._slack_of.items())}
 
     def jira_account(self, slack_id: str) -> str | None:
-        """The Jira account of a Slack user, found by e-mail once and then cached."""
+        """The Jira account of a Slack user: from JIRA_USER_MAP, else found by e-mail once and cached."""
+        if mapped := self._jira_of.get(slack_id):
+            return mapped
         with self.ctx.session() as session:
             user = session.get(User, slack_id) or User(slack_id=slack_id)
             if user.jira_account_id or (
@@ -46,7 +55,9 @@ class Directory:
             return user.jira_account_id
 
     def slack_user(self, account_id: str) -> str | None:
-        """The Slack user behind a Jira account, via the account's e-mail."""
+        """The Slack user behind a Jira account: from JIRA_USER_MAP, else via the account's e-mail."""
+        if mapped := self._slack_of.get(account_id):
+            return mapped
         with self.ctx.session() as session:
             known = session.exec(select(User).where(User.jira_account_id == account_id)).first()
             if known is not None:
@@ -73,6 +84,18 @@ class Directory:
             session.add(user)
             session.commit()
         return found["id"]
+
+    def report_unmatched(self, incident: Incident, slack_id: str, key: str) -> None:
+        """Tell the incident channel that a person has no Jira account the bot can find: once per
+        incident and person, however often they become commander again."""
+        told = f"sync:told_unmatched:{incident.id}:{slack_id}"
+        if not incident.channel_id or not self.ctx.kv.set(
+            told, "1", ttl=UNMATCHED_TOLD_TTL.total_seconds(), only_if_absent=True
+        ):
+            return
+        with self.ctx.session() as session:
+            post_later(session, incident, messages.jira_user_not_found(slack_id, key))
+            session.commit()
 
     def _slack_profile(self, slack_id: str) -> tuple[str | None, str | None]:
         with slack_call("users.info", tolerate={"user_not_found"}) as outcome:

@@ -107,6 +107,38 @@ class JiraGateway:
         self._projects.add(key)
         return True
 
+    # what the site offers, for `doctor` ----------------------------------------------------------
+    def workflow_statuses(self, project: str) -> dict[str, list[str]]:
+        """The status names of each issue type's workflow in a project (`GET project/{key}/statuses`)."""
+        types = self.rest("GET", f"project/{project}/statuses") or []
+        return {t.get("name", ""): [s.get("name", "") for s in t.get("statuses") or []] for t in types}
+
+    def creatable_types(self, project: str) -> dict[str, str]:
+        """The issue types one may create in a project, id by name (create metadata)."""
+        types = self._pages(f"issue/createmeta/{project}/issuetypes", "issueTypes")
+        return {str(t.get("name", "")): str(t.get("id")) for t in types}
+
+    def create_screen(self, project: str, type_id: str) -> dict[str, dict[str, Any]]:
+        """The fields on the create screen of one issue type in a project, with their allowed values."""
+        fields = self._pages(f"issue/createmeta/{project}/issuetypes/{type_id}", "fields")
+        return {str(f.get("fieldId") or f.get("key")): f for f in fields}
+
+    def link_type_names(self) -> list[str]:
+        types = (self.rest("GET", "issueLinkType") or {}).get("issueLinkTypes") or []
+        return [t.get("name", "") for t in types]
+
+    def _pages(self, path: str, key: str, *, max_pages: int = 20) -> list[dict[str, Any]]:
+        """Every item of a paged create-metadata list (Cloud names the list `key`, Data Center `values`)."""
+        items: list[dict[str, Any]] = []
+        for _ in range(max_pages):
+            page = self.rest("GET", path, params={"startAt": len(items), "maxResults": 50}) or {}
+            found = page.get(key) or page.get("values") or []
+            items += found
+            last = page.get("isLast", len(items) >= int(page.get("total") or len(items)))
+            if not found or last:
+                return items
+        return items
+
     def jql_time(self, moment: datetime) -> str:
         """`YYYY-MM-DD HH:MM` as JQL reads an absolute date: in the time zone of the account asking
         (ours, from /myself), floored to the minute (callers reach back far enough to cover that)."""

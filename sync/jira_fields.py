@@ -1,7 +1,8 @@
 """`prepare_jira_fields`: the one place that turns an incident into Jira ticket fields, for P1–P5 alike.
 
-Every field id comes from the settings. Optional fields are left out when empty rather than sent
-blank, so Jira's own defaults and validation stay in charge of them.
+Every field id, and the priority's value, comes from the settings. The ticket starts from the incident
+whatever the sync directions say: they govern the changes that follow. Optional fields are left out
+when empty rather than sent blank, so Jira's own defaults and validation stay in charge of them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from bot.enums import highest_impact, is_critical
 from bot.models import Incident
 from bot.settings import Settings
 from sync.create_once import Marker
+from sync.jira_mapping import PriorityMap
 
 #: The ticket's marker, its own paragraph of the description.
 MARKER = Marker("Incident #{id}, declared from Slack.", re.compile(r"Incident #(\d+), declared from Slack\."))
@@ -27,7 +29,7 @@ def prepare_jira_fields(
         "issuetype": {"name": settings.jira_incident_issue_type},
         "summary": incident.title,
         "description": description(incident, channel_url),
-        settings.jira_field_priority: {"value": str(incident.priority)},
+        settings.jira_field_priority: PriorityMap.from_settings(settings).field_value(incident.priority),
         settings.jira_field_environments: [{"value": env} for env in environments(incident)],
         settings.jira_field_platform: {"value": incident.platform.removeprefix("platform-")},
     }

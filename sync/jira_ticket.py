@@ -16,21 +16,23 @@ from bot.jobs import PermanentFailure, enqueue
 from bot.models import Incident, JiraTicket, Job
 from sync.context import SyncContext, load
 from sync.create_once import create_once
+from sync.directory import Directory
 from sync.jira_fields import MARKER, prepare_jira_fields, project_key
 from sync.jira_handlers import JiraHandlers
+from sync.jira_mapping import JiraMapping
 from sync.jira_values import incident_values, jira_value
 from sync.outbox import Kind
 from sync.slack_api import slack_call
-from sync.workflow import INCIDENT_TO_JIRA_STATUS
 
 logger = logging.getLogger(__name__)
-
-#: The status a new incident ticket starts in (the workflow's first).
-CREATED_STATUS = INCIDENT_TO_JIRA_STATUS[Status.OPEN]
 
 
 class TicketCreation(JiraHandlers):
     """The incident's ticket: created exactly once, then linked back to the channel."""
+
+    def __init__(self, ctx: SyncContext, directory: Directory, mapping: JiraMapping) -> None:
+        super().__init__(ctx, directory)
+        self.mapping = mapping
 
     def create(self, job: Job) -> None:
         with self.ctx.session() as session:
@@ -74,10 +76,15 @@ class TicketCreation(JiraHandlers):
     def _record(self, incident: Incident, issue_id: str, key: str) -> None:
         with self.ctx.session() as session:
             incident = load(session, incident.id)
-            created_with = {
-                "title": incident.title,
-                "description": incident.description,
-                "priority": incident.priority,
+            statuses = self.mapping.statuses
+            created_with = {  # a field synced neither way is never compared (`/incident status`)
+                name: value
+                for name, value in (
+                    ("title", incident.title),
+                    ("description", incident.description),
+                    ("priority", incident.priority),
+                )
+                if self.mapping.directions.synced(name)
             }
             session.add(
                 JiraTicket(
@@ -86,8 +93,9 @@ class TicketCreation(JiraHandlers):
                     jira_id=issue_id,
                     url=self.jira.browse_url(key),
                     jira_values={
-                        **incident_values(created_with),
-                        "status": jira_value("status", CREATED_STATUS),
+                        **incident_values(created_with, statuses),
+                        # where a new ticket starts: the status an open incident is pushed to
+                        "status": jira_value("status", statuses.target(Status.OPEN), statuses),
                     },
                 )
             )

@@ -16,6 +16,7 @@ from bot.enums import Lane, Source, Status, UpdateKind, is_critical
 from bot.events import EventBus, IncidentDeclared, IncidentUpdated, KeyEventsUpdated, PostmortemRequested
 from bot.jobs import enqueue
 from bot.models import Incident, IncidentUpdate
+from sync.jira_mapping import Directions
 from views import messages
 
 SHOWN_IN_ANNOUNCEMENT = {"status", "priority", "title", "description", "commander_id"}
@@ -53,9 +54,15 @@ class Outbox:
     """Subscribes to the domain events and enqueues the jobs each one implies."""
 
     def __init__(
-        self, *, jira_enabled: bool, announcements_channel: str | None, archive_on_close: bool
+        self,
+        *,
+        jira_enabled: bool,
+        announcements_channel: str | None,
+        archive_on_close: bool,
+        directions: Directions,
     ) -> None:
         self.jira_enabled = jira_enabled
+        self.directions = directions
         self.announcements_channel = announcements_channel
         self.archive_on_close = archive_on_close
 
@@ -80,7 +87,8 @@ class Outbox:
         if incident.channel_id:
             self._slack_updates(session, incident, update, source)
         if self.jira_enabled and source is not Source.JIRA:
-            pushed = {name: change for name, change in changes.items() if name in SHOWN_IN_ANNOUNCEMENT}
+            synced = {name: change for name, change in changes.items() if name in SHOWN_IN_ANNOUNCEMENT}
+            pushed = self.directions.pushed(synced)  # JIRA_SYNC_FIELDS: `both` and `to_jira` only
             if pushed:
                 enqueue(
                     session,

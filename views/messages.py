@@ -77,11 +77,10 @@ def jira_change_refused(key: str, field: str, reason: str) -> str:
     return f"Jira {key}: {field} change not applied: {escape(reason)}"
 
 
-def jira_close_refused(key: str, who: str, reasons: Sequence[str]) -> str:
+def jira_close_refused(key: str, who: str, status: str | None, reasons: Sequence[str]) -> str:
     return (
-        f"Jira {key}: {escape(who)} moved the ticket to Closed, but the incident cannot be closed yet: "
-        + "; ".join(reasons)
-        + ". The incident stays open."
+        f"Jira {key}: {escape(who)} moved the ticket to {escape(status or 'Closed')}, but the incident "
+        "cannot be closed yet: " + "; ".join(reasons) + ". The incident stays open."
     )
 
 
@@ -159,6 +158,23 @@ def jira_refused(what: str, error: str) -> str:
 
 def jira_caught_up() -> str:
     return ":white_check_mark: Jira has caught up: every queued change has been sent."
+
+
+def jira_user_not_found(slack_id: str, key: str) -> str:
+    """A commander the bot cannot match to a Jira account: the ticket is left unassigned, and why."""
+    return (
+        f":bust_in_silhouette: Could not find <@{slack_id}> in Jira (no Jira account with their e-mail, "
+        f"and none in JIRA_USER_MAP), so {key} is left unassigned."
+    )
+
+
+def jira_assignee_unmatched(key: str, old: str | None, new: str | None, who: str, commander_id: str) -> str:
+    """A Jira assignee with no Slack user: the change line, naming them, and the commander that stays."""
+    named = escape(new or "an account")
+    return (
+        f"{jira_change(key, 'Assignee', old, new, who)}; {named} has no Slack user the bot can find "
+        f"(add them to JIRA_USER_MAP), so the commander stays <@{commander_id}>"
+    )
 
 
 def jira_unreachable_status(key: str, status: str) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from .faults import Faults
+from .presets import PRESETS
 from .ratelimit import RateLimits
 from .render import issue_json
 from .rest import Api
@@ -119,6 +120,25 @@ class JiraEmulator:
             self.state.workflows[issuetype] = build_workflow(name, statuses, transitions)
             for status in statuses:
                 self.state.statuses.id_for(status)
+
+    def use_preset(self, name: str) -> None:
+        """Take a whole site shape (`default`, `simple`): the incident workflow, the priority scheme and
+        the fields left off the create screen (see `presets.py`)."""
+        preset = PRESETS[name]
+        self.set_workflow(list(preset.statuses), list(preset.transitions))
+        self.set_priorities(list(preset.priorities))
+        with self.state.lock:
+            self.state.off_create_screen = set(preset.off_create_screen)
+
+    def set_priorities(self, names: list[str]) -> None:
+        """The site's priority scheme for Jira's own `priority` field, highest first."""
+        self.state.set_priorities(names)
+
+    def remove_from_create_screen(self, *field_ids: str) -> None:
+        """Leave fields off the create screen: a create that sets one is refused (400), and create
+        metadata no longer lists it, as on a real site whose screen lacks the field."""
+        with self.state.lock:
+            self.state.off_create_screen.update(field_ids)
 
     def hide_workflow_api(self, hidden: bool = True) -> None:
         """Answer `workflow/search` with 403, as Jira does for an account that is not an administrator."""

@@ -118,9 +118,9 @@ def create_issue(state: JiraState, author: str, body: Any) -> dict[str, Any]:
         if not fields_in.get("summary") and "summary" not in update_in:
             errors["summary"] = "You must specify a summary of the issue."
         if "reporter" in fields_in and not state.reporter_settable:
-            errors["reporter"] = (
-                "Field 'reporter' cannot be set. It is not on the appropriate screen, or unknown."
-            )
+            errors["reporter"] = _NOT_SETTABLE.format("reporter")
+        for fid in fields_in.keys() & state.off_create_screen:
+            errors[fid] = _NOT_SETTABLE.format(fid)
         try:
             values, comments = _new_values(state, {}, fields_in, update_in)
         except JiraEmulatorError as exc:
@@ -143,7 +143,7 @@ def create_issue(state: JiraState, author: str, body: Any) -> dict[str, Any]:
             "resolutiondate": None,
         }
         record["fields"] |= {
-            "priority": state.priority_ref({"name": "Medium"}),
+            "priority": state.default_priority(),
             "reporter": state.user_ref(author),
             "creator": state.user_ref(author),
             "assignee": None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from .fields import FieldDef
 from .state import ISSUE_TYPES, JiraState
 
 
@@ -144,3 +145,25 @@ def project_ref(state: JiraState, project: dict[str, str]) -> dict[str, Any]:
         "projectTypeKey": "software",
         "simplified": False,
     }
+
+
+def create_meta_field(state: JiraState, field: FieldDef) -> dict[str, Any]:
+    """One field of a create screen, as `issue/createmeta/{project}/issuetypes/{id}` lists it (Cloud)."""
+    out: dict[str, Any] = {
+        "required": field.id in ("summary", "project", "issuetype"),
+        "schema": field.rest()["schema"],
+        "name": field.name,
+        "fieldId": field.id,
+        "key": field.id,
+        "hasDefaultValue": field.id == "priority",
+        "operations": ["set", "add", "remove"] if field.kind in ("options", "labels") else ["set"],
+    }
+    base = state.base_url
+    if field.kind in ("option", "options"):
+        out["allowedValues"] = [
+            {"self": f"{base}/rest/api/2/customFieldOption/{o['id']}", **o}
+            for o in state.options.get(field.id, [])
+        ]
+    elif field.kind == "priority":
+        out["allowedValues"] = [state.priority_ref({"id": ident}) for ident, _ in state.priorities]
+    return out

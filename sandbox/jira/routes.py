@@ -13,9 +13,9 @@ from typing import Any
 
 from . import issues
 from .errors import JiraEmulatorError, not_found_issue
-from .render import issue_json, jira_time, project_json, select_fields, split_list
+from .render import create_meta_field, issue_json, jira_time, project_json, select_fields, split_list
 from .search import search_jql, search_legacy
-from .state import ISSUE_TYPES, PRIORITIES, JiraState
+from .state import ISSUE_TYPES, JiraState
 
 Result = tuple[int, Any]
 
@@ -57,11 +57,14 @@ class Routes:
                 ("GET", "myself", self.myself),
                 ("GET", "project", self.projects),
                 ("GET", "project/([^/]+)", self.project),
+                ("GET", "project/([^/]+)/statuses", self.project_statuses),
                 ("GET", "field", self.fields),
                 ("GET", "issuetype", self.issuetypes),
                 ("GET", "priority", self.priorities),
                 ("GET", "status", self.statuses),
                 ("POST", "issue", self.create_issue),
+                ("GET", "issue/createmeta/([^/]+)/issuetypes", self.create_meta_types),
+                ("GET", "issue/createmeta/([^/]+)/issuetypes/([^/]+)", self.create_meta_fields),
                 ("GET", "issue/([^/]+)", self.get_issue),
                 ("PUT", "issue/([^/]+)", self.edit_issue),
                 ("GET", "issue/([^/]+)/changelog", self.changelog),
@@ -118,10 +121,38 @@ class Routes:
         return 200, [project_json(self.state, p) for p in self.state.projects.values()]
 
     def project(self, request: Request, ref: str) -> Result:
+        return 200, project_json(self.state, self._project(ref))
+
+    def _project(self, ref: str) -> dict[str, str]:
         found = self.state.find_project(ref)
         if found is None:
             raise JiraEmulatorError(404, [f"No project could be found with key '{ref}'."])
-        return 200, project_json(self.state, found)
+        return found
+
+    def project_statuses(self, request: Request, ref: str) -> Result:
+        """Each issue type of the project with the statuses of its workflow."""
+        self._project(ref)
+        out = []
+        for ident, name in ISSUE_TYPES:
+            workflow = self.state.workflows.get(name) or self.state.workflows[None]
+            statuses = [self.state.statuses.rest(s, self.state.base_url) for s in workflow.statuses]
+            out.append({**self.state.issuetype_ref({"id": ident}), "statuses": statuses})
+        return 200, out
+
+    def create_meta_types(self, request: Request, ref: str) -> Result:
+        """The issue types one may create in a project (Cloud's paged shape)."""
+        self._project(ref)
+        types = [self.state.issuetype_ref({"id": ident}) for ident, _ in ISSUE_TYPES]
+        return 200, {"startAt": 0, "maxResults": 50, "total": len(types), "issueTypes": types}
+
+    def create_meta_fields(self, request: Request, ref: str, type_id: str) -> Result:
+        """The fields of the create screen of one issue type, with their allowed values."""
+        self._project(ref)
+        if self.state.issuetype_ref({"id": type_id}) is None:
+            raise JiraEmulatorError(404, ["The issue type selected is invalid."])
+        shown = [f for f in self.state.fields.values() if self.state.on_create_screen(f) or f.id == "project"]
+        fields = [create_meta_field(self.state, f) for f in shown]
+        return 200, {"startAt": 0, "maxResults": 50, "total": len(fields), "fields": fields}
 
     def fields(self, request: Request) -> Result:
         return 200, [f.rest() for f in self.state.fields.values()]
@@ -130,7 +161,7 @@ class Routes:
         return 200, [self.state.issuetype_ref({"id": ident}) for ident, _ in ISSUE_TYPES]
 
     def priorities(self, request: Request) -> Result:
-        return 200, [self.state.priority_ref({"id": ident}) for ident, _ in PRIORITIES]
+        return 200, [self.state.priority_ref({"id": ident}) for ident, _ in self.state.priorities]
 
     def statuses(self, request: Request) -> Result:
         names = {s: None for wf in self.state.workflows.values() for s in wf.statuses}

@@ -53,6 +53,8 @@ class JiraState:
         self.issues_by_id: dict[str, dict[str, Any]] = {}
         self.statuses = StatusCatalog()
         self.workflow_api_visible = True  # real sites show workflows to administrators only
+        self.priorities: list[tuple[str, str]] = list(PRIORITIES)  # the site's priority scheme
+        self.off_create_screen: set[str] = set()  # fields the create screen does not show
         self.reporter_settable = True  # needs the Modify Reporter permission and the field on the screen
         self.workflows: dict[str | None, Workflow] = default_workflows()
         self.link_types: list[dict[str, str]] = []
@@ -178,8 +180,24 @@ class JiraState:
         return None
 
     def priority_ref(self, ref: dict[str, Any]) -> dict[str, Any] | None:
-        """Jira's own priority (Highest..Lowest) by id or name."""
-        return self._named_ref(PRIORITIES, ref, "priority")
+        """Jira's own priority (by default Highest..Lowest) by id or name."""
+        return self._named_ref(self.priorities, ref, "priority")
+
+    def default_priority(self) -> dict[str, Any] | None:
+        """The priority a new issue gets when none is given: the middle of the scheme (Medium)."""
+        ident, _ = self.priorities[len(self.priorities) // 2]
+        return self.priority_ref({"id": ident})
+
+    def set_priorities(self, names: list[str]) -> None:
+        """Replace the priority scheme (ids 1, 2, … in order, highest first)."""
+        if not names:
+            raise ValueError("a priority scheme needs at least one priority")
+        with self.lock:
+            self.priorities = [(str(i), name) for i, name in enumerate(names, start=1)]
+
+    def on_create_screen(self, field: FieldDef) -> bool:
+        """Whether a create request may set this field (and create metadata lists it)."""
+        return field.kind != "readonly" and field.id not in self.off_create_screen
 
     def issuetype_ref(self, ref: dict[str, Any]) -> dict[str, Any] | None:
         """An issue type by id or name."""

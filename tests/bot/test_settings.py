@@ -91,3 +91,109 @@ def test_jira_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert settings.missing_credentials() == []
     assert not settings.jira_enabled
+
+
+SIMPLE_TO_JIRA = (
+    '{"OPEN": "To Do", "Investigating": "In Progress", "mitigating": "In Progress", '
+    '"MITIGATED": "In Review", "Post-mortem": "In Review", "CLOSED": "Done"}'
+)
+SIMPLE_FROM_JIRA = (
+    '{"To Do": "OPEN", "In Progress": "INVESTIGATING", "In Review": "MITIGATED", "Done": "CLOSED"}'
+)
+
+
+def test_jira_mappings_default_to_the_seed_s_jira() -> None:
+    settings = load_settings()
+    assert settings.jira_status_to_jira["OPEN"] == "Incoming"
+    assert settings.jira_status_to_jira["POST_MORTEM"] == "Reporter validation"
+    assert list(settings.jira_status_from_jira) == [
+        "Incoming",
+        "Pending resolution",
+        "in progress",
+        "Reporter validation",
+        "Closed",
+    ], "the walk's order"
+    assert settings.jira_priority_values == {1: "1", 2: "2", 3: "3", 4: "4", 5: "5"}
+    assert set(settings.jira_sync_fields.values()) == {"both"}
+    assert set(settings.jira_sync_fields) == {
+        "title",
+        "description",
+        "priority",
+        "commander",
+        "status",
+        "comments",
+    }
+    assert settings.jira_user_map == {}
+
+
+def test_a_team_s_jira_is_read_from_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIRA_STATUS_TO_JIRA", SIMPLE_TO_JIRA)
+    monkeypatch.setenv("JIRA_STATUS_FROM_JIRA", SIMPLE_FROM_JIRA)
+    monkeypatch.setenv("JIRA_FIELD_PRIORITY", "priority")
+    monkeypatch.setenv(
+        "JIRA_PRIORITY_VALUES", '{"P1": "Highest", "2": "High", "3": "Medium", "4": "Low", "5": "Lowest"}'
+    )
+    monkeypatch.setenv("JIRA_SYNC_FIELDS", '{"title": "to_jira", "description": "off"}')
+    monkeypatch.setenv("JIRA_USER_MAP", '{"5b10ac8d82e05b22cc7d4ef5": "U0ZED"}')
+    settings = load_settings()
+    assert settings.jira_status_to_jira == {
+        "OPEN": "To Do",
+        "INVESTIGATING": "In Progress",
+        "MITIGATING": "In Progress",
+        "MITIGATED": "In Review",
+        "POST_MORTEM": "In Review",
+        "CLOSED": "Done",
+    }, "statuses by value or label, in any case"
+    assert list(settings.jira_status_from_jira) == ["To Do", "In Progress", "In Review", "Done"]
+    assert settings.jira_priority_values[1] == "Highest"
+    assert settings.jira_sync_fields["title"] == "to_jira" and settings.jira_sync_fields["priority"] == "both"
+    assert settings.jira_user_map == {"5b10ac8d82e05b22cc7d4ef5": "U0ZED"}
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("JIRA_STATUS_TO_JIRA", '{"OPEN": "To Do"}', "no Jira status for INVESTIGATING"),
+        (
+            "JIRA_STATUS_TO_JIRA",
+            '{"OPEN": "To Do", "REOPENED": "To Do"}',
+            "'REOPENED' is not an incident status",
+        ),
+        ("JIRA_STATUS_TO_JIRA", '["To Do"]', "must be a JSON object"),
+        ("JIRA_STATUS_FROM_JIRA", '{"Done": "FINISHED"}', "'FINISHED' is not an incident status"),
+        ("JIRA_STATUS_FROM_JIRA", '{"Done": "CLOSED", "done": "CLOSED"}', "listed twice"),
+        ("JIRA_FIELD_PRIORITY", "Priority (incident)", "custom field id"),
+        ("JIRA_PRIORITY_VALUES", '{"1": "Highest", "2": "High"}', "no value for priority 3, 4, 5"),
+        ("JIRA_PRIORITY_VALUES", '{"0": "a", "1": "b", "2": "c", "3": "d", "4": "e", "5": "f"}', "unknown"),
+        ("JIRA_PRIORITY_VALUES", '{"1": "High", "2": "high", "3": "c", "4": "d", "5": "e"}', "same value"),
+        ("JIRA_PRIORITY_VALUES", '{"1": "", "2": "b", "3": "c", "4": "d", "5": "e"}', "non-empty"),
+        (
+            "JIRA_SYNC_FIELDS",
+            '{"title": "sideways"}',
+            "'sideways' is not one of both, to_jira, from_jira, off",
+        ),
+        ("JIRA_SYNC_FIELDS", '{"labels": "both"}', "unknown fields ['labels']"),
+        ("JIRA_USER_MAP", '{"acc-zed": "zed@example.com"}', "not a Slack user id"),
+        ("JIRA_USER_MAP", "{not json", "is not valid JSON"),
+    ],
+)
+def test_a_wrong_mapping_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, said: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings()
+    assert f"{variable}: " in str(excinfo.value) and said in str(excinfo.value)
+
+
+def test_the_status_maps_must_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIRA_STATUS_TO_JIRA", SIMPLE_TO_JIRA)
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings()  # JIRA_STATUS_FROM_JIRA is still the seed's
+    assert "JIRA_STATUS_FROM_JIRA: has no entry for 'To Do'" in str(excinfo.value)
+    monkeypatch.setenv(
+        "JIRA_STATUS_FROM_JIRA", SIMPLE_FROM_JIRA.replace('"In Review": "MITIGATED"', '"In Review": "CLOSED"')
+    )
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings()
+    assert "maps 'In Review' to CLOSED, but JIRA_STATUS_TO_JIRA pushes MITIGATED to it" in str(excinfo.value)

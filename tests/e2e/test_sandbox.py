@@ -30,3 +30,27 @@ def test_sandbox_walks_an_incident_through_its_life(tmp_path) -> None:
         "sandbox: the incident went through its whole life",
     ):
         assert expected in out, f"missing from the transcript: {expected}"
+
+
+def test_sandbox_runs_against_a_team_s_jira(tmp_path) -> None:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "DATABASE_", "REDIS_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "sandbox", "--jira-workflow", "simple"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    for expected in (
+        "Jira (simple workflow) emulators",
+        "→ Jira INC-1 is 'In Progress', assigned to Bob",
+        "Jira INC-1: Priority changed from P1 to P2 by Carol",
+        "INC-1 [Done]",
+        "sandbox: the incident went through its whole life",
+    ):
+        assert expected in out, f"missing from the transcript: {expected}"

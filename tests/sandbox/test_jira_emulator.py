@@ -710,3 +710,67 @@ def test_stop_is_prompt_even_with_open_connections(clock: Clock) -> None:
     assert time.monotonic() - started < 1.0
     with pytest.raises(requests.exceptions.ConnectionError):
         client.myself()
+
+
+def _get(emu: JiraEmulator, path: str) -> requests.Response:
+    return requests.get(f"{emu.url}/rest/api/2/{path}", auth=BOT, timeout=5)
+
+
+def test_project_statuses_and_create_metadata_describe_the_site(emu: JiraEmulator) -> None:
+    statuses = {
+        t["name"]: [s["name"] for s in t["statuses"]] for t in _get(emu, "project/INC/statuses").json()
+    }
+    assert statuses["Incident"][:2] == ["Incoming", "Pending resolution"]
+    assert statuses["Post-mortem"] == ["To Do", "In Progress", "Done"]
+    assert _get(emu, "project/NOPE/statuses").status_code == 404
+    types = _get(emu, "issue/createmeta/INC/issuetypes").json()
+    assert types["total"] == len(types["issueTypes"]) and "Incident" in [
+        t["name"] for t in types["issueTypes"]
+    ]
+    incident = next(t["id"] for t in types["issueTypes"] if t["name"] == "Incident")
+    screen = {
+        f["fieldId"]: f for f in _get(emu, f"issue/createmeta/INC/issuetypes/{incident}").json()["fields"]
+    }
+    assert [o["value"] for o in screen["customfield_11064"]["allowedValues"]] == ["1", "2", "3", "4", "5"]
+    assert [p["name"] for p in screen["priority"]["allowedValues"]] == [
+        "Highest",
+        "High",
+        "Medium",
+        "Low",
+        "Lowest",
+    ]
+    assert screen["summary"]["required"] and "status" not in screen
+    assert _get(emu, "issue/createmeta/INC/issuetypes/99999").status_code == 404
+
+
+def test_a_field_off_the_create_screen_is_refused_and_unlisted(emu: JiraEmulator, jira: JIRA) -> None:
+    emu.remove_from_create_screen("customfield_10201")
+    with pytest.raises(JIRAError) as refused:
+        jira.create_issue(fields=ALL_FIELDS, prefetch=False)
+    assert refused.value.status_code == 400 and "customfield_10201" in refused.value.text
+    key = jira.create_issue(
+        fields={k: v for k, v in ALL_FIELDS.items() if k != "customfield_10201"}, prefetch=False
+    ).key
+    JiraUser(emu, "acc-alice").update(key, customfield_10201={"value": "DE"})  # the edit screen has it
+    screen = _get(emu, "issue/createmeta/INC/issuetypes/10002").json()["fields"]
+    assert "customfield_10201" not in [f["fieldId"] for f in screen]
+
+
+def test_the_simple_preset_is_a_plain_team_jira(emu: JiraEmulator, jira: JIRA) -> None:
+    emu.use_preset("simple")
+    emu.set_priorities(["Blocker", "Major", "Minor"])
+    assert [p["name"] for p in _get(emu, "priority").json()] == ["Blocker", "Major", "Minor"]
+    emu.use_preset("simple")
+    fields = {k: v for k, v in ALL_FIELDS.items() if k != "customfield_11064"}
+    key = jira.create_issue(fields={**fields, "priority": {"name": "High"}}, prefetch=False).key
+    issue = emu.issue(key)
+    assert issue["status"] == "To Do" and issue["fields"]["priority"]["name"] == "High"
+    assert [t["to"]["name"] for t in jira._get_json(f"issue/{key}/transitions")["transitions"]] == [
+        "In Progress"
+    ]
+    history = JiraUser(emu, "acc-alice").update(key, priority={"name": "Highest"})
+    [item] = history["items"]
+    assert (item["fieldId"], item["fromString"], item["toString"]) == ("priority", "High", "Highest")
+    with pytest.raises(JIRAError) as refused:
+        jira.create_issue(fields=ALL_FIELDS, prefetch=False)
+    assert "customfield_11064" in refused.value.text, "the seed's priority field is not on its screen"

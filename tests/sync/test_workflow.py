@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sync.workflow import Transition, next_hop, shortest_path
+from bot.enums import Status
+from sandbox.shapes import SIMPLE_STATUS_FROM_JIRA, SIMPLE_STATUS_TO_JIRA
+from sync.workflow import StatusMap, Transition, next_hop, shortest_path
 
 
 def t(tid: str, target: str, *sources: str) -> Transition:
@@ -46,3 +48,22 @@ def test_next_hop_prefers_the_target_then_a_strictly_nearer_status() -> None:
     assert next_hop(here, "Incoming", "Closed").id == "91"
     assert next_hop([t("5", "Code Review", "in progress")], "in progress", "Reporter validation") is None
     assert next_hop([t("6", "in progress", "Code Review")], "Code Review", "Reporter validation").id == "6"
+
+
+SIMPLE = StatusMap.build(SIMPLE_STATUS_TO_JIRA, SIMPLE_STATUS_FROM_JIRA)
+
+
+def test_a_configured_map_decides_meaning_order_and_the_status_never_crossed() -> None:
+    assert SIMPLE.target(Status.POST_MORTEM) == "In Review"
+    assert SIMPLE.incident_status(" in review ") is Status.MITIGATED
+    assert SIMPLE.incident_status("Closed") is None, "the seed's names mean nothing here"
+    assert SIMPLE.means("In Progress") == {Status.INVESTIGATING, Status.MITIGATING}
+    assert SIMPLE.closed == {"done"}
+    via_done = [t("1", "Done", "To Do"), t("2", "In Review", "Done")]
+    assert shortest_path(via_done, "To Do", "In Review", statuses=SIMPLE) is None
+    assert shortest_path(via_done, "To Do", "In Review") == [via_done[0], via_done[1]], (
+        "under the seed's map Done is an ordinary status"
+    )
+    here = [t("11", "In Progress", "To Do"), t("12", "Done", "To Do")]
+    assert next_hop(here, "To Do", "In Review", statuses=SIMPLE).id == "11"
+    assert next_hop([t("12", "Done", "To Do")], "To Do", "In Review", statuses=SIMPLE) is None
