@@ -42,7 +42,7 @@ from sandbox.jira import JiraUser
 from sandbox.jira.errors import JiraEmulatorError
 from sandbox.rig import person
 from sync.jira_fields import strip_generated
-from sync.workflow import INCIDENT_TO_JIRA_STATUS
+from sync.workflow import DEFAULT_STATUS_MAP
 from tests.sync.conftest import Harness
 from tests.sync.webhook_support import reconciler_of, settle
 
@@ -357,7 +357,7 @@ def _slack_of(assignee: dict[str, Any] | None) -> str | None:
 
 def _agree(name: str, incident_value: Any, jira_value: Any) -> bool:
     if name == "status":
-        return INCIDENT_TO_JIRA_STATUS[Status(incident_value)].lower() == str(jira_value).lower()
+        return DEFAULT_STATUS_MAP.target(Status(incident_value)).lower() == str(jira_value).lower()
     return incident_value == jira_value
 
 
