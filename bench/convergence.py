@@ -6,7 +6,7 @@ how many examples and steps passed and how long it took. A failure prints the ex
 seed, as the test does, and the script exits 1.
 
     python -m bench.convergence --examples 2000 [--db sqlite|postgresql] [--batch 200]
-        [--own-account known|unknown] [--no-shrink]
+        [--own-account known|unknown] [--shrink]
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ def main() -> int:
         default="known",
         help="whether the bot recognises its own Jira account (unknown: only the bounce keys guard)",
     )
-    parser.add_argument("--no-shrink", action="store_true", help="report a failure as found, unshrunk")
+    parser.add_argument(
+        "--shrink", action="store_true", help="shrink a failing example (slow: each example is a few seconds)"
+    )
     options = parser.parse_args()
     print(machine())
     started = time.monotonic()
@@ -77,7 +79,7 @@ def main() -> int:
                 size,
                 options.steps,
                 own_account_known=options.own_account == "known",
-                shrink=not options.no_shrink,
+                shrink=options.shrink,
             )
         except Exception as exc:  # the model's own report (story and seed) is already printed
             seconds = time.monotonic() - started

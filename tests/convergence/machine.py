@@ -296,7 +296,9 @@ class ConvergenceMachine(RuleBasedStateMachine):
         assert incident.title in text and f"P{incident.priority}" in text, text
         assert Status(incident.status).label in text, text
         with harness.session() as session:
-            assert sync_state(session, incident) == "in step"
+            state = sync_state(session, incident)
+            jobs_left = [(j.kind, j.state, j.last_error) for j in harness.jobs() if j.state != "done"]
+            assert state == "in step", (state, jobs_left, harness.ticket(incident).jira_values)
             applied = set(session.exec(select(AppliedChangelog.changelog_id)).all())
         histories = {str(h["id"]) for h in harness.jira.issue(self.key)["changelog"]}
         assert histories <= applied, f"histories never applied: {sorted(histories - applied)}"
