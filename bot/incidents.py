@@ -179,13 +179,26 @@ def _updated(
     now: datetime,
 ) -> IncidentUpdate:
     """Record a change of the incident's fields and the event that tells Slack and Jira."""
-    if (status := changes.get("status")) is not None and status.new == Status.CLOSED:
-        incident.closed_at = now
+    if (status := changes.get("status")) is not None:
+        if status.new == Status.CLOSED:
+            incident.closed_at = now
+        incident.mitigated_at = _mitigated_at(incident, status, now)
     incident.updated_at = now
     session.add(incident)
     update = _record(session, incident, actor, kind, changes, message, now)
     events.record(session, events.IncidentUpdated(incident=incident, update=update, source=actor.source))
     return update
+
+
+def _mitigated_at(incident: Incident, status: Change, now: datetime) -> datetime | None:
+    """When the incident was last mitigated: set as the status reaches Mitigated (or beyond) from below,
+    kept while it stays there, cleared when it falls back below."""
+    mitigated = Status.MITIGATED.rank
+    if Status(status.new).rank < mitigated:
+        return None
+    if status.old is None or Status(status.old).rank < mitigated:
+        return now
+    return incident.mitigated_at
 
 
 def _current(incident: Incident, values: dict[str, Any]) -> dict[str, Any]:
