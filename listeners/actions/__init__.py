@@ -43,6 +43,7 @@ def register(app: App, services: Services) -> None:
     app.action(Action.KEY_EVENTS.value)(buttons.key_events)
     app.action(Action.POSTMORTEM.value)(buttons.postmortem)
     app.action(Action.CLOSE.value)(buttons.close)
+    app.action(Action.DECLARE.value)(buttons.declare)
     for action, _label, seconds in SNOOZES:
         app.action(action.value)(buttons.snooze(seconds))
 
@@ -119,6 +120,13 @@ class Buttons:
             client.views_open(trigger_id=body["trigger_id"], view=view)
 
         self._run(ack, respond, body, client, act)
+
+    def declare(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """The Home tab's Declare button: the same modal as `/incident open`, opened first."""
+        ack()
+        policy = self.services.policy
+        view = modals.declare_modal(teams=list(policy.teams), categories=list(policy.categories))
+        client.views_open(trigger_id=body["trigger_id"], view=view)
 
     def snooze(self, seconds: int) -> Callable[..., None]:
         """A snooze button: silences the incident's update reminders; its message then says so."""
