@@ -79,7 +79,9 @@ def _json(default: Any) -> Any:
 
 
 class Incident(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_incident_declared_at", "declared_at", "priority", "mitigated_at"),)
+    __table_args__ = (
+        sa.Index("ix_incident_priority_declared_at", "priority", "declared_at", "mitigated_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=128)

@@ -44,7 +44,7 @@ def upgrade() -> None:
     with op.batch_alter_table("incident", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mitigated_at", bot.models.UTCDateTime(), nullable=True))
         batch_op.create_index(
-            "ix_incident_declared_at", ["declared_at", "priority", "mitigated_at"], unique=False
+            "ix_incident_priority_declared_at", ["priority", "declared_at", "mitigated_at"], unique=False
         )
     _backfill_mitigated_at()
 
@@ -71,6 +71,6 @@ def _backfill_mitigated_at() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("incident", schema=None) as batch_op:
-        batch_op.drop_index("ix_incident_declared_at")
+        batch_op.drop_index("ix_incident_priority_declared_at")
         batch_op.drop_column("mitigated_at")
     op.drop_table("reminder")
