@@ -103,34 +103,29 @@ def manifest() -> str:
     return (ROOT / "manifest.yml").read_text()
 
 
-def manifest_bot_scopes(text: str) -> list[str]:
-    """The `oauth_config.scopes.bot` list (block style, as Slack's manifest editor writes it)."""
+def manifest_list(text: str, key: str) -> list[str]:
+    """The items of a block-style list of the manifest (`bot:` scopes, `bot_events:`)."""
     lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if re.fullmatch(r"\s+bot:\s*", line))
-    scopes = []
+    start = next(i for i, line in enumerate(lines) if re.fullmatch(rf"\s+{key}:\s*", line))
+    items = []
     for line in lines[start + 1 :]:
         if re.fullmatch(r"\s*(#.*)?", line):
             continue
         item = re.fullmatch(r"\s+-\s+([\w:.\-]+)\s*(#.*)?", line)
         if item is None:
             break
-        scopes.append(item.group(1))
-    return scopes
+        items.append(item.group(1))
+    return items
+
+
+def manifest_bot_scopes(text: str) -> list[str]:
+    """The `oauth_config.scopes.bot` list."""
+    return manifest_list(text, "bot")
 
 
 def manifest_bot_events(text: str) -> list[str]:
     """The `settings.event_subscriptions.bot_events` list."""
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if re.fullmatch(r"\s+bot_events:\s*", line))
-    events = []
-    for line in lines[start + 1 :]:
-        if re.fullmatch(r"\s*(#.*)?", line):
-            continue
-        item = re.fullmatch(r"\s+-\s+([\w.]+)\s*(#.*)?", line)
-        if item is None:
-            break
-        events.append(item.group(1))
-    return events
+    return manifest_list(text, "bot_events")
 
 
 def handled_events() -> set[str]:
