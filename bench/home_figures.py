@@ -175,7 +175,9 @@ def round_trips(url: str, count: int) -> Summary:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--incidents", type=int, default=100_000, help="incidents (100000)")
-    parser.add_argument("--days", default="365,30", help="comma list: days the incidents span (365,30)")
+    parser.add_argument(
+        "--days", default="3650,365,30", help="comma list: days the incidents span (3650,365,30)"
+    )
     parser.add_argument("--db", default="postgresql", help="comma list of databases (postgresql)")
     parser.add_argument("--runs", type=int, default=50, help="timed runs per query (50)")
     parser.add_argument("--round-trips", type=int, default=20, help="Home tab openings through Slack (20)")

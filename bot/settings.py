@@ -149,7 +149,8 @@ class Settings(BaseSettings):
             raise ValueError('must be a JSON object of priority → seconds, e.g. {"1": 1800, "2": 3600}')
         intervals = {}
         for key, seconds in value.items():
-            priority = int(str(key).upper().removeprefix("P")) if str(key).strip("Pp").isdigit() else 0
+            digits = str(key).strip().upper().removeprefix("P")
+            priority = int(digits) if digits.isdigit() else 0
             if not 1 <= priority <= 5:
                 raise ValueError(f"{key!r} is not a priority between 1 and 5")
             if seconds is None:
