@@ -115,7 +115,8 @@ def test_a_member_snoozes_the_reminders_and_the_message_says_until_when_and_by_w
     rig.slack_user("carol").click(snoozed.channel, "Snooze 30 min", message_ts=reminder["ts"])
     edited = rig.slack.wait_for(
         lambda: next(
-            m for m in rig.slack.messages(snoozed.channel) if m["ts"] == reminder["ts"] and m["edited"]
+            (m for m in rig.slack.messages(snoozed.channel) if m["ts"] == reminder["ts"] and m["edited"]),
+            None,
         ),
         timeout=WAIT,
     )
