@@ -122,7 +122,7 @@ class Buttons:
         self._run(ack, respond, body, client, act)
 
     def declare(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        """The Home tab's Declare button: the same modal as `/incident open`, opened first."""
+        """The Home tab's Declare button: the same modal as `/incident open`."""
         ack()
         policy = self.services.policy
         view = modals.declare_modal(teams=list(policy.teams), categories=list(policy.categories))
