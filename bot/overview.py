@@ -2,8 +2,9 @@
 priority, and whether Jira is in step.
 
 Read-only queries, each bounded however many incidents there are: rows are limited in SQL, and the
-30-day figures are one aggregate read from an index of `incident` alone (priority, declared_at,
-mitigated_at): the rows come grouped by priority, so only each priority's durations are sorted.
+30-day figures are one aggregate read from an index of `incident` alone: (declared_at, ...) when the
+window holds few incidents, (priority, declared_at, ...) when it holds many, whose rows come grouped by
+priority so that only each priority's durations are sorted.
 """
 
 from __future__ import annotations

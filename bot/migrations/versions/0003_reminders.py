@@ -7,7 +7,8 @@ Create Date: 2026-12-02
 `reminder` holds one row per reminder decided (unique per incident, kind and quiet period, so that
 replicas deciding at once send it once). `incident.mitigated_at` is filled from the status history
 already recorded: the time of the last change that took the status from below Mitigated to Mitigated or
-beyond, for incidents that are there now.
+beyond, for incidents that are there now. Two indexes that hold what the Home tab's 30-day figures
+read (priority, declared_at, mitigated_at), led by declared_at and by priority.
 """
 
 import sqlalchemy as sa
@@ -44,6 +45,9 @@ def upgrade() -> None:
     with op.batch_alter_table("incident", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mitigated_at", bot.models.UTCDateTime(), nullable=True))
         batch_op.create_index(
+            "ix_incident_declared_at", ["declared_at", "priority", "mitigated_at"], unique=False
+        )
+        batch_op.create_index(
             "ix_incident_priority_declared_at", ["priority", "declared_at", "mitigated_at"], unique=False
         )
     _backfill_mitigated_at()
@@ -72,5 +76,6 @@ def _backfill_mitigated_at() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("incident", schema=None) as batch_op:
         batch_op.drop_index("ix_incident_priority_declared_at")
+        batch_op.drop_index("ix_incident_declared_at")
         batch_op.drop_column("mitigated_at")
     op.drop_table("reminder")
