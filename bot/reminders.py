@@ -1,9 +1,9 @@
 """Reminders that keep incidents moving, decided from an incident's history and the time.
 
-`due` is the rule, a pure function of the incident, its history, the reminders it already had (with
-their snoozes) and `now`. The periodic check (`record_due`) and the job that sends a reminder
-(`still_due`, asked again just before sending) both use it, so they cannot disagree, and a test walks it
-through time without waiting.
+`due` is the rule, a pure function of the incident's story (the incident, its history, the reminders
+it already had, with their snoozes) and `now`. The periodic check (`record_due`) and the job that sends
+a reminder (`still_due`, asked again just before sending) both use it, so they cannot disagree, and a
+test walks it through time without waiting.
 
 - Update reminders: an Open, Investigating or Mitigating incident with a channel that has had no news
   (an incident update from Slack or Jira) for its priority's interval is reminded once. The next reminder
@@ -70,20 +70,20 @@ class Due:
     quiet_for: timedelta
 
 
-def due(
-    incident: Incident,
-    history: Sequence[IncidentUpdate],
-    reminders: Sequence[Reminder],
-    *,
-    has_postmortem: bool,
-    now: datetime,
-    policy: ReminderPolicy,
-) -> list[Due]:
+@dataclass(frozen=True)
+class Story:
+    """What the rule reads of one incident: the incident, its history, the reminders it already had (with
+    their snoozes), and whether its post-mortem exists."""
+
+    incident: Incident
+    history: Sequence[IncidentUpdate]
+    reminders: Sequence[Reminder]
+    has_postmortem: bool = False
+
+
+def due(story: Story, *, now: datetime, policy: ReminderPolicy) -> list[Due]:
     """The reminders due now for this incident, given everything it went through."""
-    found = [
-        _update_due(incident, history, reminders, now=now, policy=policy),
-        _postmortem_due(incident, history, reminders, has_postmortem=has_postmortem, now=now, policy=policy),
-    ]
+    found = [_update_due(story, now=now, policy=policy), _postmortem_due(story, now=now, policy=policy)]
     return [reminder for reminder in found if reminder is not None]
 
 
@@ -91,19 +91,13 @@ def is_news(update: IncidentUpdate) -> bool:
     return update.event_type in NEWS and update.source in (Source.SLACK, Source.JIRA)
 
 
-def _update_due(
-    incident: Incident,
-    history: Sequence[IncidentUpdate],
-    reminders: Sequence[Reminder],
-    *,
-    now: datetime,
-    policy: ReminderPolicy,
-) -> Due | None:
+def _update_due(story: Story, *, now: datetime, policy: ReminderPolicy) -> Due | None:
+    incident = story.incident
     seconds = policy.update_seconds.get(incident.priority)
     if seconds is None or Status(incident.status) not in ACTIVE or not incident.channel_id:
         return None
-    last_news = max((u.created_at for u in history if is_news(u)), default=incident.declared_at)
-    earlier = [r for r in reminders if r.kind == ReminderKind.UPDATE]
+    last_news = max((u.created_at for u in story.history if is_news(u)), default=incident.declared_at)
+    earlier = [r for r in story.reminders if r.kind == ReminderKind.UPDATE]
     start = max([last_news, *(r.decided_at for r in earlier)])
     at = max([start + timedelta(seconds=seconds), *(r.snoozed_until for r in earlier if r.snoozed_until)])
     if now < at or any(r.period_start == start for r in earlier):
@@ -111,29 +105,26 @@ def _update_due(
     return Due(ReminderKind.UPDATE, start, now - last_news)
 
 
-def _postmortem_due(
-    incident: Incident,
-    history: Sequence[IncidentUpdate],
-    reminders: Sequence[Reminder],
-    *,
-    has_postmortem: bool,
-    now: datetime,
-    policy: ReminderPolicy,
-) -> Due | None:
+def _postmortem_due(story: Story, *, now: datetime, policy: ReminderPolicy) -> Due | None:
+    incident = story.incident
     if (
-        has_postmortem
+        story.has_postmortem
         or not policy.postmortems_enabled
         or incident.priority not in policy.postmortem_priorities
         or Status(incident.status) is not Status.MITIGATED
     ):
         return None
     since = max(
-        (u.created_at for u in history if (status := u.change("status")) and status.new == Status.MITIGATED),
+        (
+            u.created_at
+            for u in story.history
+            if (status := u.change("status")) and status.new == Status.MITIGATED
+        ),
         default=None,
     )
     if since is None or now < since + timedelta(seconds=policy.postmortem_seconds):
         return None
-    if any(r.kind == ReminderKind.POSTMORTEM and r.period_start == since for r in reminders):
+    if any(r.kind == ReminderKind.POSTMORTEM and r.period_start == since for r in story.reminders):
         return None
     return Due(ReminderKind.POSTMORTEM, since, now - since)
 
@@ -155,14 +146,8 @@ def record_due(*, session: Session, policy: ReminderPolicy, now: datetime) -> li
     )
     made = []
     for incident in candidates:
-        for reminder_due in due(
-            incident,
-            histories[incident.id],
-            earlier[incident.id],
-            has_postmortem=incident.id in with_postmortem,
-            now=now,
-            policy=policy,
-        ):
+        story = Story(incident, histories[incident.id], earlier[incident.id], incident.id in with_postmortem)
+        for reminder_due in due(story, now=now, policy=policy):
             reminder = _insert_once(session, incident.id, reminder_due, now)
             if reminder is not None:
                 events.record(session, events.ReminderDue(incident=incident, reminder=reminder))
@@ -217,14 +202,13 @@ def still_due(session: Session, reminder: Reminder, *, policy: ReminderPolicy, n
     (news, a close, a snooze, a post-mortem)."""
     incident = incidents.get(session, reminder.incident_id)
     others = [r for r in of_incident(session, incident.id) if r.id != reminder.id]
-    for found in due(
+    story = Story(
         incident,
         incidents.history(session, incident.id),
         others,
-        has_postmortem=incidents.has_postmortem(session, incident.id),
-        now=now,
-        policy=policy,
-    ):
+        incidents.has_postmortem(session, incident.id),
+    )
+    for found in due(story, now=now, policy=policy):
         if found.kind == reminder.kind and found.period_start == reminder.period_start:
             return found
     return None

@@ -135,4 +135,3 @@ def test_sync_health_counts_jira_changes_waiting_and_failed_in_both_directions(s
     assert (health.waiting, health.failed) == (2, 1)
     assert health.oldest_waiting_seconds == pytest.approx(300)
     assert overview.overview(session, user_id="U1", now=NOW, jira_enabled=False).sync is None
-

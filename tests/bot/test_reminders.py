@@ -8,7 +8,7 @@ import pytest
 
 from bot.enums import ReminderKind, Source, Status, UpdateKind
 from bot.models import Incident, IncidentUpdate, Reminder
-from bot.reminders import Due, ReminderPolicy, due
+from bot.reminders import Due, ReminderPolicy, Story, due
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 POLICY = ReminderPolicy(
@@ -59,15 +59,16 @@ def sent(
     return Reminder(incident_id=7, kind=kind, period_start=start, decided_at=at, snoozed_until=snoozed_until)
 
 
-def decide(inc: Incident, history: list, reminders: list, now: datetime, **kwargs) -> list[Due]:
-    return due(
-        inc,
-        history,
-        reminders,
-        has_postmortem=kwargs.pop("has_postmortem", False),
-        now=now,
-        policy=kwargs.pop("policy", POLICY),
-    )
+def decide(
+    inc: Incident,
+    history: list,
+    reminders: list,
+    now: datetime,
+    *,
+    has_postmortem: bool = False,
+    policy: ReminderPolicy = POLICY,
+) -> list[Due]:
+    return due(Story(inc, history, reminders, has_postmortem), now=now, policy=policy)
 
 
 def walk(inc: Incident, history: list, start: datetime, end: datetime, step: timedelta) -> list[Reminder]:
