@@ -23,6 +23,7 @@ from bot.events import EventBus
 from bot.jobs import Backoff, JobQueue, Wakeup
 from bot.kv import KeyValueStore
 from bot.metrics import JOB_BACKLOG, JOB_OLDEST_PENDING
+from bot.reminders import ReminderPolicy
 from bot.rules import Policy
 from bot.settings import Settings
 from bot.uow import UnitOfWork
@@ -40,6 +41,7 @@ from sync.jira_ticket import TicketCreation, bookmark
 from sync.outbox import Kind, Outbox
 from sync.postmortem import register_postmortem
 from sync.reconciler import Reconciler
+from sync.reminders import register_reminders
 from sync.slack_channel import ChannelSetup
 from sync.slack_updates import SlackUpdates
 from sync.webhook import WebhookApplier, WebhookIntake
@@ -139,6 +141,15 @@ def policy_from(settings: Settings) -> Policy:
     )
 
 
+def reminder_policy_from(settings: Settings) -> ReminderPolicy:
+    return ReminderPolicy(
+        update_seconds=dict(settings.reminder_update_seconds),
+        postmortem_seconds=settings.reminder_postmortem_seconds,
+        postmortem_priorities=frozenset(settings.close_requires_postmortem_priorities),
+        postmortems_enabled=settings.jira_enabled,
+    )
+
+
 def build_core(settings: Settings) -> Core:
     """Database, store and queue, with the event bus whose subscribers the full runtime adds."""
     engine = db.make_engine(settings.database_url)
@@ -184,6 +195,8 @@ def build_runtime(settings: Settings) -> Runtime:
     _register_slack_jobs(registry, ctx)
     routes: list[BaseRoute] = []
     periodic: list[Periodic] = []
+    reminders = register_reminders(registry, ctx, reminder_policy_from(settings))
+    periodic.append(Periodic("reminders", settings.reminder_check_seconds, reminders.run))
     reconcile = _wire_jira(registry, ctx, mapping, routes, periodic) if ctx.jira is not None else None
     bolt = App(client=slack, token_verification_enabled=False, raise_error_for_unhandled_request=False)
     listeners.register(bolt, Services(uow=core.uow, policy=core.policy, jira_enabled=settings.jira_enabled))

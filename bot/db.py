@@ -9,6 +9,7 @@ Migrations are Alembic's, shipped inside the package so that `pip install .` the
 from __future__ import annotations
 
 import logging
+import statistics
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -39,13 +40,29 @@ def make_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", _sqlite_connect)
         WriterTurns().attach(engine)
         return engine
     return sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+class _Median:
+    """SQLite's `median(x)` aggregate (PostgreSQL has `percentile_cont`): NULLs are left out."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def step(self, value: float | None) -> None:
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self) -> float | None:
+        return statistics.median(self.values) if self.values else None
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    """Each new connection: the `median` aggregate, WAL, a busy timeout and foreign keys."""
+    dbapi_connection.create_aggregate("median", 1, _Median)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")

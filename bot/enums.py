@@ -46,6 +46,13 @@ class UpdateKind(StrEnum):
     CORRECTED = "corrected"
 
 
+class ReminderKind(StrEnum):
+    """What a reminder nudges for: an update of a quiet incident, or the post-mortem of a mitigated one."""
+
+    UPDATE = "update"
+    POSTMORTEM = "postmortem"
+
+
 class Lane(StrEnum):
     """A job's lane: within one incident and lane jobs run strictly in order, and lanes never wait
     for each other (a Jira outage does not hold up Slack messages; inbound webhooks apply on their own)."""

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from sqlmodel import Session
 
 from bot.enums import Source
-from bot.models import Incident, IncidentUpdate
+from bot.models import Incident, IncidentUpdate, Reminder
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,30 @@ class PostmortemRequested:
     actor_id: str | None
 
 
-Event = IncidentDeclared | IncidentUpdated | KeyEventsUpdated | PostmortemRequested
+@dataclass(frozen=True)
+class ReminderDue:
+    """A reminder was decided (its row is committed with this event): it is to be sent."""
+
+    incident: Incident
+    reminder: Reminder
+
+
+@dataclass(frozen=True)
+class ReminderSnoozed:
+    """Someone snoozed the incident's update reminders from this reminder: its message is to say so."""
+
+    incident: Incident
+    reminder: Reminder
+
+
+Event = (
+    IncidentDeclared
+    | IncidentUpdated
+    | KeyEventsUpdated
+    | PostmortemRequested
+    | ReminderDue
+    | ReminderSnoozed
+)
 E = TypeVar("E", bound=Event)
 
 _PENDING = "domain_events"

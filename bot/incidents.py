@@ -175,12 +175,25 @@ def _updated(session: Session, incident: Incident, update: IncidentUpdate) -> In
     """After the history row of a change of the incident's fields: its times, and the event that tells
     Slack and Jira."""
     status = update.change("status")
-    if status is not None and status.new == Status.CLOSED:
-        incident.closed_at = update.created_at
+    if status is not None:
+        if status.new == Status.CLOSED:
+            incident.closed_at = update.created_at
+        incident.mitigated_at = _mitigated_at(incident, status, update.created_at)
     incident.updated_at = update.created_at
     session.add(incident)
     events.record(session, events.IncidentUpdated(incident=incident, update=update, source=update.source))
     return update
+
+
+def _mitigated_at(incident: Incident, status: Change, now: datetime) -> datetime | None:
+    """When the incident was last mitigated: set as the status reaches Mitigated (or beyond) from below,
+    kept while it stays there, cleared when it falls back below."""
+    mitigated = Status.MITIGATED.rank
+    if Status(status.new).rank < mitigated:
+        return None
+    if status.old is None or Status(status.old).rank < mitigated:
+        return now
+    return incident.mitigated_at
 
 
 def _current(incident: Incident, values: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from bot.enums import DeliveryState, JobState, Lane, Source, Status, UpdateKind
+from bot.enums import DeliveryState, JobState, Lane, ReminderKind, Source, Status, UpdateKind
 
 
 def utcnow() -> datetime:
@@ -79,6 +79,13 @@ def _json(default: Any) -> Any:
 
 
 class Incident(SQLModel, table=True):
+    #: The Home tab's 30-day figures read these indexes alone: the first for a window that holds few of the
+    #: incidents (the usual case, however old the bot), the second when it holds most of them.
+    __table_args__ = (
+        sa.Index("ix_incident_declared_at", "declared_at", "priority", "mitigated_at"),
+        sa.Index("ix_incident_priority_declared_at", "priority", "declared_at", "mitigated_at"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=128)
     description: str = ""
@@ -104,6 +111,8 @@ class Incident(SQLModel, table=True):
     declared_at: datetime = _time()
     updated_at: datetime = _time()
     closed_at: datetime | None = _time(nullable=True)
+    #: when the status last reached Mitigated or beyond (None while below): the Home's time-to-mitigate
+    mitigated_at: datetime | None = _time(nullable=True)
 
 
 class IncidentUpdate(SQLModel, table=True):
@@ -216,6 +225,27 @@ class WebhookDelivery(SQLModel, table=True):
     received_at: datetime = _time()
     body: str
     state: DeliveryState = _enum(DeliveryState, DeliveryState.PENDING)
+
+
+class Reminder(SQLModel, table=True):
+    """A reminder decided for an incident. Its unique key (incident, kind, start of the quiet period it
+    ends) is what makes it single when several replicas decide at once; the Slack message it became and
+    a snooze of the incident's update reminders are kept on it."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("incident_id", "kind", "period_start", name="uq_reminder_incident_kind_period"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id")
+    kind: ReminderKind = _enum(ReminderKind)
+    period_start: datetime = _time()
+    decided_at: datetime = _time()
+    channel_id: str | None = None
+    message_ts: str | None = None
+    sent_at: datetime | None = _time(nullable=True)
+    snoozed_until: datetime | None = _time(nullable=True)
+    snoozed_by: str | None = None
 
 
 class Checkpoint(SQLModel, table=True):

@@ -134,6 +134,14 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
 
+    #: priority → seconds without an incident update before its channel is reminded; a priority left
+    #: out gets no update reminders
+    reminder_update_seconds: Annotated[dict[int, float], NoDecode] = Field(
+        default_factory=lambda: {1: 1800.0, 2: 3600.0, 3: 7200.0}
+    )
+    reminder_postmortem_seconds: float = Field(default=172800.0, gt=0)
+    reminder_check_seconds: float = Field(default=60.0, gt=0)
+
     @field_validator("jira_postmortem_fields", mode="before")
     @classmethod
     def _postmortem_fields(cls, value: Any) -> Any:
@@ -251,6 +259,25 @@ class Settings(BaseSettings):
         if not isinstance(value, dict):
             raise ValueError("must be a JSON object")
         return value
+
+    @field_validator("reminder_update_seconds", mode="before")
+    @classmethod
+    def _reminder_intervals(cls, value: Any) -> Any:
+        value = _json(value)
+        if not isinstance(value, dict):
+            raise ValueError('must be a JSON object of priority → seconds, e.g. {"1": 1800, "2": 3600}')
+        intervals = {}
+        for key, seconds in value.items():
+            digits = str(key).strip().upper().removeprefix("P")
+            priority = int(digits) if digits.isdigit() else 0
+            if not 1 <= priority <= 5:
+                raise ValueError(f"{key!r} is not a priority between 1 and 5")
+            if seconds is None:
+                continue  # explicitly no reminders for this priority
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+                raise ValueError(f"the interval of P{priority} must be a number of seconds above 0")
+            intervals[priority] = float(seconds)
+        return intervals
 
     @field_validator("slack_api_url")
     @classmethod

@@ -1,8 +1,10 @@
 """`python -m bot sandbox`: the real bot between local Slack and Jira, walking one P1 incident through.
 
 Each step acts as a person would (a slash command, a modal filled by its labels, a button, a change
-made in Jira), waits for its visible effect, then prints what Slack and Jira each received. A step
-whose effect does not appear fails the walk with the bot's log tail, and the command exits non-zero.
+made in Jira, opening the app's Home tab), waits for its visible effect, then prints what Slack and Jira
+each received. A step whose effect does not appear fails the walk with the bot's log tail, and the
+command exits non-zero. Reminders are given intervals of seconds here (`WALK_ENV`), so that the walk
+shows one, and its snooze, without waiting half an hour.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.rig import Rig, start_rig
+
+#: Settings of the walk's bot beyond the rig's: a P1 quiet for 5 s is reminded, checked twice a second.
+WALK_ENV = {"REMINDER_UPDATE_SECONDS": '{"1": 5, "2": 5, "3": 5}', "REMINDER_CHECK_SECONDS": "0.5"}
+REMINDER_WAIT = 20.0
 
 QUIET_SLACK = {
     "auth.test",
@@ -55,11 +61,13 @@ class Transcript:
 
 
 def _slack_detail(params: dict[str, Any]) -> str:
+    view = params.get("view")
+    if isinstance(view, dict) and view.get("type") == "home":
+        return f"Home tab of {params.get('user_id')} ({len(view.get('blocks', []))} blocks)"
     for key in ("name", "topic", "text", "title", "users", "timestamp"):
         if params.get(key):
             text = str(params[key]).replace("\n", " ")
             return f"{key}={text[:110]!r}"
-    view = params.get("view")
     if isinstance(view, dict):
         return f"view {view.get('callback_id')!r} ({len(view.get('blocks', []))} blocks)"
     return ""
@@ -141,6 +149,31 @@ def walk(rig: Rig, out: Callable[[str], None] = print) -> None:
         + "\n  → ".join(m["text"] for m in slack.messages(channel) if m["text"].startswith(f"Jira {key}:"))
     )
 
+    t.step("nobody gives news for a while: the bot reminds the commander, and bob snoozes it for 30 min")
+    reminder = slack.wait_for(
+        lambda: next(
+            (m for m in reversed(slack.messages(channel)) if "no update on incident" in m["text"]), None
+        ),
+        timeout=REMINDER_WAIT,
+    )
+    out(f"  → {reminder['text']}")
+    bob.click(channel, "Snooze 30 min", message_ts=reminder["ts"])
+    snoozed = slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in slack.messages(channel)
+                if m["ts"] == reminder["ts"] and m["text"].startswith("Snoozed")
+            ),
+            None,
+        ),
+        timeout=15,
+    )
+    out(f"  → the reminder now reads: {snoozed['text']}")
+
+    t.step("alice opens the app's Home tab")
+    out("\n".join(f"  │ {line}" for line in home_lines(alice.open_home(timeout=15))))
+
     t.step("bob moves the incident to Mitigated, then to Post-mortem")
     for status in ("Mitigated", "Post-mortem"):
         bob.click(channel, "Update")
@@ -162,6 +195,31 @@ def walk(rig: Rig, out: Callable[[str], None] = print) -> None:
     slack.wait_for(lambda: slack.channels[channel]["archived"], timeout=15)
     t.flush()
     _summary(rig, channel, key, postmortem, out)
+
+
+def home_lines(view: dict[str, Any]) -> list[str]:
+    """The Home view as a person reads it: headers, texts, and the buttons in brackets."""
+    lines = []
+    for block in view["blocks"]:
+        if block["type"] == "header":
+            lines.append(f"── {block['text']['text']} ──")
+        elif block["type"] == "divider":
+            continue
+        texts = (
+            [block["text"]["text"]]
+            if isinstance(block.get("text"), dict) and block["type"] != "header"
+            else []
+        )
+        texts += [e["text"] for e in block.get("elements", []) if block["type"] == "context"]
+        buttons = [
+            e for e in [*block.get("elements", []), block.get("accessory") or {}] if e.get("type") == "button"
+        ]
+        shown = " ".join(texts).replace("\n", " · ")
+        if buttons:
+            shown += " " + " ".join(f"[{b['text']['text']}]" for b in buttons)
+        if shown.strip():
+            lines.append(shown.strip())
+    return lines
 
 
 def _summary(rig: Rig, channel: str, key: str, postmortem: str, out: Callable[[str], None]) -> None:
@@ -207,7 +265,7 @@ def run_sandbox(out: Callable[[str], None] = print, *, jira_workflow: str = "def
         f"(`python -m bot run`), data in {workdir}"
     )
     try:
-        rig = start_rig(workdir=workdir, jira_workflow=jira_workflow)
+        rig = start_rig(workdir=workdir, jira_workflow=jira_workflow, env=WALK_ENV)
     except Exception as exc:
         out(f"sandbox: the bot did not start: {exc}")
         return 1

@@ -13,7 +13,15 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.enums import Lane, Source, Status, UpdateKind, is_critical
-from bot.events import EventBus, IncidentDeclared, IncidentUpdated, KeyEventsUpdated, PostmortemRequested
+from bot.events import (
+    EventBus,
+    IncidentDeclared,
+    IncidentUpdated,
+    KeyEventsUpdated,
+    PostmortemRequested,
+    ReminderDue,
+    ReminderSnoozed,
+)
 from bot.jobs import enqueue
 from bot.models import Incident, IncidentUpdate
 from sync.jira_mapping import Directions
@@ -39,6 +47,8 @@ class Kind(StrEnum):
     POSTMORTEM_NOTICE = "slack.postmortem_notice"
     POSTMORTEM_PIN = "slack.postmortem_pin"
     UPDATE_TIMELINE = "jira.update_timeline"
+    SEND_REMINDER = "slack.send_reminder"
+    REMINDER_SNOOZED = "slack.reminder_snoozed"
 
 
 def post_later(session: Session, incident: Incident, text: str, *, channel: str | None = None) -> None:
@@ -48,6 +58,17 @@ def post_later(session: Session, incident: Incident, text: str, *, channel: str 
     if channel or incident.channel_id:
         payload = {"text": text, **({"channel": channel} if channel else {})}
         enqueue(session, Kind.POST, lane=Lane.SLACK, incident_id=incident.id, payload=payload)
+
+
+def _reminder_job(session: Session, kind: Kind, event: ReminderDue | ReminderSnoozed) -> None:
+    """A reminder's message is posted or edited in the incident's Slack order."""
+    enqueue(
+        session,
+        kind,
+        lane=Lane.SLACK,
+        incident_id=event.incident.id,
+        payload={"reminder_id": event.reminder.id},
+    )
 
 
 class Outbox:
@@ -71,6 +92,10 @@ class Outbox:
         bus.subscribe(IncidentUpdated, self.updated)
         bus.subscribe(KeyEventsUpdated, self.key_events)
         bus.subscribe(PostmortemRequested, lambda session, event: self.postmortem(session, event.incident))
+        bus.subscribe(ReminderDue, lambda session, event: _reminder_job(session, Kind.SEND_REMINDER, event))
+        bus.subscribe(
+            ReminderSnoozed, lambda session, event: _reminder_job(session, Kind.REMINDER_SNOOZED, event)
+        )
 
     def declared(self, session: Session, event: IncidentDeclared) -> None:
         incident = event.incident

@@ -25,6 +25,14 @@ def section(value: str) -> Block:
     return {"type": "section", "text": mrkdwn(value[:3000])}
 
 
+def header(value: str) -> Block:
+    return {"type": "header", "text": text(value)}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
 def context(value: str) -> Block:
     return {"type": "context", "elements": [mrkdwn(value[:3000])]}
 

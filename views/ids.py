@@ -19,12 +19,16 @@ class Callback(StrEnum):
 
 
 class Action(StrEnum):
-    """Buttons on the announcement, and the input elements' action ids."""
+    """Buttons (the announcement's, also used on reminders and the Home tab), and the input elements' id."""
 
     UPDATE = "incident_update_open"
     KEY_EVENTS = "incident_key_events_open"
     POSTMORTEM = "incident_postmortem_create"
     CLOSE = "incident_close_open"
+    DECLARE = "incident_declare_open"
+    SNOOZE_30_MIN = "reminder_snooze_30_min"
+    SNOOZE_1_H = "reminder_snooze_1_h"
+    SNOOZE_2_H = "reminder_snooze_2_h"
     INPUT = "value"
 
 
@@ -51,6 +55,8 @@ class Block(StrEnum):
     MESSAGE = "message"
     REASON = "reason"
     ANNOUNCEMENT_ACTIONS = "announcement_actions"
+    REMINDER_ACTIONS = "reminder_actions"
+    HOME_ACTIONS = "home_actions"
 
 
 SELLER_FLAG_KEY_ACCOUNT = "is_key_account"

@@ -50,6 +50,11 @@ Behaviour worth knowing:
   `respond()` works: ephemeral by default, `in_channel`, `replace_original`, `delete_original`.
 - `hold(method)` keeps the next call of `method` in flight (logged, unanswered) until `Hold.release()`,
   to kill the bot mid-call; the call then runs as usual, even if its client is gone. `stop()` releases.
+- `SlackUser.open_home()` sends `app_home_opened` (an `events_api` envelope, `tab: home`, with the view
+  last published once there is one) and returns the view the app publishes (`views.publish`, checked
+  like Slack: type `home`, at most 100 blocks, `hash`); `click_in_home(label, row=...)` presses a
+  button there (a view container: no channel, no response_url). `emu.home_view(user)` is what the tab
+  shows now.
 - Slack's system messages (channel_join, channel_topic) are not posted: `messages()` holds only what
   was posted with chat.postMessage (and in_channel responses).
 """

@@ -53,17 +53,21 @@ def _check_plain_text(obj: Any, where: str, max_len: int) -> None:
         raise _invalid(f"{where} text must be 1 to {max_len} characters [json-pointer:/view/{where}/text]")
 
 
-def normalise_view(spec: Any) -> dict[str, Any]:
-    """Validate a modal like Slack does and give blocks/elements without ids random ones, as Slack does."""
+def normalise_view(spec: Any, *, kind: str = "modal") -> dict[str, Any]:
+    """Validate a view of the given type (a `modal`, or a `home` tab) like Slack does, and give blocks and
+    elements without ids random ones, as Slack does."""
     if not isinstance(spec, dict):
         raise _invalid("view must be a JSON object")
     view = copy.deepcopy(spec)
-    if view.get("type") != "modal":
-        raise _invalid("only modal views are supported here [json-pointer:/view/type]")
-    _check_plain_text(view.get("title"), "title", 24)
-    for key in ("submit", "close"):
-        if view.get(key) is not None:
-            _check_plain_text(view[key], key, 24)
+    if view.get("type") != kind:
+        raise _invalid(f"the view's type must be {kind!r} here [json-pointer:/view/type]")
+    if kind == "modal":
+        _check_plain_text(view.get("title"), "title", 24)
+        for key in ("submit", "close"):
+            if view.get(key) is not None:
+                _check_plain_text(view[key], key, 24)
+    elif any(view.get(key) is not None for key in ("title", "submit", "close")):
+        raise _invalid("a home view has no title, submit or close [json-pointer:/view]")
     blocks = view.get("blocks")
     if not isinstance(blocks, list) or len(blocks) > MAX_VIEW_BLOCKS:
         raise _invalid(
@@ -96,7 +100,7 @@ def normalise_view(spec: Any) -> dict[str, Any]:
             element.setdefault("action_id", secrets.token_urlsafe(4))
         for element in block_elements(block):
             element.setdefault("action_id", secrets.token_urlsafe(4))
-    if has_input and view.get("submit") is None:
+    if has_input and kind == "modal" and view.get("submit") is None:
         raise _invalid("submit is required when a view has input blocks [json-pointer:/view/submit]")
     return view
 

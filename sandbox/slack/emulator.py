@@ -192,6 +192,17 @@ class SlackEmulator:
         with self.state.lock:
             return [copy.deepcopy(self.state.views[v]) for v in self.state.view_stacks.get(user_id, [])]
 
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The Home tab view last published for the user (views.publish), None before any."""
+        with self.state.lock:
+            view_id = self.state.home_views.get(user_id)
+            return copy.deepcopy(self.state.views[view_id]) if view_id else None
+
+    def home_publishes(self, user_id: str) -> int:
+        """How many times the user's Home tab was published."""
+        with self.state.lock:
+            return self.state.home_publishes.get(user_id, 0)
+
     @property
     def calls(self) -> list[dict[str, Any]]:
         with self.state.lock:

@@ -28,7 +28,7 @@ VIEW_FIELDS = (
 )
 
 
-def _hash(state: SlackState) -> str:
+def new_hash(state: SlackState) -> str:
     return f"{state.now()}.{secrets.token_urlsafe(6)}"
 
 
@@ -71,7 +71,7 @@ def open_view(
         "id": view_id,
         "team_id": state.team_id,
         "state": {"values": {}},
-        "hash": _hash(state),
+        "hash": new_hash(state),
         "previous_view_id": stack[-1] if stack else None,
         "root_view_id": root,
         "app_id": state.app_id,
@@ -122,7 +122,7 @@ def update_view(
             if (kept := {a: v for a, v in actions.items() if (block_id, a, v.get("type")) in still_there})
         }
     }
-    view["hash"] = _hash(state)
+    view["hash"] = new_hash(state)
     _record_event(state, state.view_owner[view["id"]], view["id"], "update")
     return view
 

@@ -113,6 +113,8 @@ class SlackState:
         self.views_opened: dict[str, list[str]] = {}
         self.view_events: list[ViewEvent] = []
         self.view_cursor: dict[str, int] = {}  # per user: view events up to here are no longer "new"
+        self.home_views: dict[str, str] = {}  # user → the id of the Home tab view published for them
+        self.home_publishes: dict[str, int] = {}  # user → how many times their Home tab was published
         self.triggers: dict[str, Trigger] = {}
         self.response_urls: dict[str, dict[str, Any]] = {}
         self.calls: list[dict[str, Any]] = []

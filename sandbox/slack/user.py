@@ -1,4 +1,5 @@
-"""`SlackUser`: a person in the emulated workspace who types slash commands, fills modals, presses buttons.
+"""`SlackUser`: a person in the emulated workspace who types slash commands, fills modals, presses buttons,
+and opens the app's Home tab.
 
 Each action builds the payload real Slack sends with a fresh, registered trigger_id and
 delivers it over Socket Mode; whatever the app acks is then applied as Slack would (ephemeral reply, view
@@ -202,6 +203,88 @@ class SlackUser:
             }
         if not current.get("notify_on_close"):
             return None
+        return self.emu.send_envelope("interactive", payload, timeout)
+
+    # ---- the app's Home tab ---------------------------------------------------------------------
+    def open_home(self, *, timeout: float = 5.0) -> dict[str, Any]:
+        """Open the app's Home tab: Slack sends `app_home_opened`; returns the view the app then publishes."""
+        before = self.emu.home_publishes(self.user_id)
+        self._app_home_opened("home", timeout)
+        return self.emu.wait_for(
+            lambda: self.emu.home_publishes(self.user_id) > before and self.emu.home_view(self.user_id),
+            timeout,
+            message=f"views.publish of {self.user_id}'s Home tab",
+        )
+
+    def open_messages_tab(self, *, timeout: float = 5.0) -> Ack:
+        """Open the app's Messages tab: the same event, with `tab: messages`."""
+        return self._app_home_opened("messages", timeout)
+
+    def _app_home_opened(self, tab: str, timeout: float) -> Ack:
+        """The Events API `event_callback` Slack delivers over Socket Mode when the user opens a tab."""
+        with self.state.lock:
+            self._acting()
+            now = self.state.next_ts()
+            event: dict[str, Any] = {
+                "type": "app_home_opened",
+                "user": self.user_id,
+                "channel": self.state.dm(self.user_id).id,
+                "tab": tab,
+                "event_ts": now,
+            }
+            published = self.state.home_views.get(self.user_id)
+            if tab == "home" and published:
+                event["view"] = copy.deepcopy(self.state.views[published])
+            payload = {
+                "token": "sandbox-verification-token",
+                "team_id": self.state.team_id,
+                "context_team_id": self.state.team_id,
+                "context_enterprise_id": None,
+                "api_app_id": self.state.app_id,
+                "event": event,
+                "type": "event_callback",
+                "event_id": f"Ev{self.state.next_id('E')}",
+                "event_time": int(float(now)),
+                "authorizations": [
+                    {
+                        "enterprise_id": None,
+                        "team_id": self.state.team_id,
+                        "user_id": self.state.bot_user_id,
+                        "is_bot": True,
+                        "is_enterprise_install": False,
+                    }
+                ],
+                "is_ext_shared_channel": False,
+                "event_context": f"4-{self.state.next_id('X')}",
+            }
+        return self.emu.send_envelope("events_api", payload, timeout)
+
+    def click_in_home(self, button_text: str, *, row: str | None = None, timeout: float = 5.0) -> Ack:
+        """Press a button in the Home tab (the first labelled `button_text`, or the one on the row whose
+        text contains `row`): a `block_actions` from a view, with no channel and no response_url."""
+        with self.state.lock:
+            view_id = self.state.home_views.get(self.user_id)
+            if view_id is None:
+                raise LookupError(f"{self.user_id}'s Home tab was never published")
+            view = self.state.views[view_id]
+            found = [
+                (block, element)
+                for block, element in buttons(view["blocks"])
+                if blockkit.button_text(element) == button_text
+                and (row is None or row in str((block.get("text") or {}).get("text", "")))
+            ]
+            if not found:
+                raise LookupError(f"no button {button_text!r} (row {row!r}) in {self.user_id}'s Home tab")
+            block, element = found[0]
+            self._acting()
+            payload = {
+                "type": "block_actions",
+                **self._common(),
+                "container": {"type": "view", "view_id": view_id},
+                "trigger_id": self.state.issue_trigger(self.user_id, view_id),
+                "view": copy.deepcopy(view),
+                "actions": [self._action(block, element, self.state.next_ts())],
+            }
         return self.emu.send_envelope("interactive", payload, timeout)
 
     # ---- buttons --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env
     for name in list(__import__("os").environ):
         if name.startswith(
-            ("SLACK_", "JIRA_", "RAID_", "ENABLE_", "HTTP_", "REDIS_", "DATABASE_", "RECONCILE_")
+            ("SLACK_", "JIRA_", "RAID_", "ENABLE_", "HTTP_", "REDIS_", "DATABASE_", "RECONCILE_", "REMINDER_")
         ):
             monkeypatch.delenv(name)
 
@@ -51,6 +51,13 @@ def test_dotenv_is_read(tmp_path) -> None:
         ("SLACK_APP_TOKEN", "xoxb-wrong-kind"),
         ("CLOSE_REQUIRES_POSTMORTEM_PRIORITIES", "P9"),
         ("LOG_LEVEL", "LOUD"),
+        ("REMINDER_UPDATE_SECONDS", "{1: 1800"),
+        ("REMINDER_UPDATE_SECONDS", "[1800, 3600]"),
+        ("REMINDER_UPDATE_SECONDS", '{"9": 600}'),
+        ("REMINDER_UPDATE_SECONDS", '{"1": 0}'),
+        ("REMINDER_UPDATE_SECONDS", '{"1": "soon"}'),
+        ("REMINDER_POSTMORTEM_SECONDS", "-1"),
+        ("REMINDER_CHECK_SECONDS", "0"),
     ],
 )
 def test_invalid_value_names_its_variable(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
@@ -197,3 +204,11 @@ def test_the_status_maps_must_agree(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError) as excinfo:
         load_settings()
     assert "maps 'In Review' to CLOSED, but JIRA_STATUS_TO_JIRA pushes MITIGATED to it" in str(excinfo.value)
+
+
+def test_reminder_defaults_and_a_configured_interval_per_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings()
+    assert settings.reminder_update_seconds == {1: 1800, 2: 3600, 3: 7200}
+    assert (settings.reminder_postmortem_seconds, settings.reminder_check_seconds) == (172800, 60)
+    monkeypatch.setenv("REMINDER_UPDATE_SECONDS", '{"P1": 600, "4": 86400, "2": null}')
+    assert load_settings().reminder_update_seconds == {1: 600, 4: 86400}, "null: none for that priority"

@@ -23,6 +23,11 @@ def test_sandbox_walks_an_incident_through_its_life(tmp_path) -> None:
         "Jira  ← POST /rest/api/2/issue fields=",
         "Jira INC-1: Summary changed from Checkout fails for EU customers to Checkout fails for EU card "
         "payments by Carol",
+        "no update on incident #1 for ",
+        "the reminder now reads: Snoozed until ",
+        "Slack ← views.publish: Home tab of U0ALICE",
+        "── Open incidents ──",
+        "│ Jira: in sync",
         "Jira  ← POST /rest/api/2/issueLink",
         "bookmarks: Jira ticket, Post-mortem",
         "INC-1 [Closed]",

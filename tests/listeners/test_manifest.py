@@ -33,6 +33,7 @@ SCOPES: dict[str, tuple[frozenset[str], ...]] = {
     "views.open": (frozenset(),),
     "views.push": (frozenset(),),
     "views.update": (frozenset(),),
+    "views.publish": (frozenset(),),
     "chat.postMessage": (frozenset({"chat:write"}),),
     "chat.postEphemeral": (frozenset({"chat:write"}),),
     "chat.update": (frozenset({"chat:write"}),),
@@ -102,19 +103,45 @@ def manifest() -> str:
     return (ROOT / "manifest.yml").read_text()
 
 
-def manifest_bot_scopes(text: str) -> list[str]:
-    """The `oauth_config.scopes.bot` list (block style, as Slack's manifest editor writes it)."""
+def manifest_list(text: str, key: str) -> list[str]:
+    """The items of a block-style list of the manifest (`bot:` scopes, `bot_events:`)."""
     lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if re.fullmatch(r"\s+bot:\s*", line))
-    scopes = []
+    start = next(i for i, line in enumerate(lines) if re.fullmatch(rf"\s+{key}:\s*", line))
+    items = []
     for line in lines[start + 1 :]:
         if re.fullmatch(r"\s*(#.*)?", line):
             continue
         item = re.fullmatch(r"\s+-\s+([\w:.\-]+)\s*(#.*)?", line)
         if item is None:
             break
-        scopes.append(item.group(1))
-    return scopes
+        items.append(item.group(1))
+    return items
+
+
+def manifest_bot_scopes(text: str) -> list[str]:
+    """The `oauth_config.scopes.bot` list."""
+    return manifest_list(text, "bot")
+
+
+def manifest_bot_events(text: str) -> list[str]:
+    """The `settings.event_subscriptions.bot_events` list."""
+    return manifest_list(text, "bot_events")
+
+
+def handled_events() -> set[str]:
+    """Every event a listener registers (`app.event("<type>")`), read from the listeners' source."""
+    found = set()
+    for path in (ROOT / "listeners").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "event"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                found.add(node.args[0].value)
+    return found
 
 
 def manifest_commands(text: str) -> list[str]:
@@ -152,6 +179,19 @@ def test_manifest_turns_on_socket_mode_and_interactivity() -> None:
     text = manifest()
     assert re.search(r"^\s+socket_mode_enabled:\s*true\s*$", text, flags=re.MULTILINE)
     assert re.search(r"^\s+interactivity:\s*\n\s+is_enabled:\s*true\s*$", text, flags=re.MULTILINE)
+
+
+def test_the_manifest_subscribes_to_exactly_the_events_the_listeners_handle() -> None:
+    assert "app_home_opened" in handled_events(), "the scan would pass vacuously"
+    assert sorted(manifest_bot_events(manifest())) == sorted(handled_events())
+
+
+def test_the_manifest_enables_the_home_tab_and_keeps_the_messages_tab() -> None:
+    text = manifest()
+    assert re.search(
+        r"^\s+app_home:\s*\n\s+(#.*\n\s+)?home_tab_enabled:\s*true\s*$", text, flags=re.MULTILINE
+    )
+    assert re.search(r"^\s+messages_tab_enabled:\s*true\s*$", text, flags=re.MULTILINE)
 
 
 def _dispatch(app: App, command: str, text: str) -> tuple[int, str]:

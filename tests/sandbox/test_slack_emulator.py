@@ -421,6 +421,23 @@ UPDATED_VIEW = {
 }
 
 
+HOME_VIEW = {
+    "type": "home",
+    "blocks": [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "*P1* #7 Checkout is down"},
+            "accessory": {
+                "type": "button",
+                "action_id": "home_button",
+                "text": {"type": "plain_text", "text": "Update"},
+                "value": "7",
+            },
+        }
+    ],
+}
+
+
 class BoltSetup:
     def __init__(self, emu: SlackEmulator, handler: SocketModeHandler, received: dict[str, Any]) -> None:
         self.emu, self.handler, self.received = emu, handler, received
@@ -452,6 +469,17 @@ def build_app(emu: SlackEmulator, received: dict[str, Any]) -> App:
     @app.action("ack_incident")
     def acknowledge(ack: Any, body: dict[str, Any]) -> None:
         received["click"] = body
+        ack()
+
+    @app.event("app_home_opened")
+    def home(event: dict[str, Any], client: WebClient) -> None:
+        received.setdefault("home_events", []).append(event)
+        if event["tab"] == "home":
+            client.views_publish(user_id=event["user"], view=HOME_VIEW)
+
+    @app.action("home_button")
+    def home_button(ack: Any, body: dict[str, Any]) -> None:
+        received["home_click"] = body
         ack()
 
     @app.action("add_note")
@@ -626,6 +654,52 @@ def test_respond_through_response_url_is_an_ephemeral(bolt: BoltSetup) -> None:
     SlackUser(bolt.emu, "U2").command("/incident", "status")
     entry = bolt.emu.wait_for(lambda: [e for e in bolt.emu.ephemerals("U2") if e["source"] == "response_url"])
     assert entry[-1]["text"] == "All quiet"
+
+
+def test_opening_the_home_tab_sends_app_home_opened_and_the_app_publishes_its_view(bolt: BoltSetup) -> None:
+    alice = SlackUser(bolt.emu, "U1")
+    bolt.received.pop("home_events", None)
+    first = alice.open_home()
+    assert first["type"] == "home" and first["blocks"][0]["accessory"]["value"] == "7"
+    second = alice.open_home()
+    assert second["id"] == first["id"] and second["hash"] != first["hash"], "the same tab, a new version"
+    assert bolt.emu.home_publishes("U1") == 2
+    before, after = bolt.received["home_events"]
+    assert before["type"] == "app_home_opened" and before["tab"] == "home" and before["user"] == "U1"
+    assert before["channel"].startswith("D") and "view" not in before, "no view before the first publish"
+    assert after["view"]["id"] == first["id"], "Slack sends the view that was published"
+    alice.open_messages_tab()
+    assert bolt.received["home_events"][-1]["tab"] == "messages"
+    assert bolt.emu.home_publishes("U1") == 2
+
+
+def test_a_click_in_the_home_tab_comes_from_a_view_with_no_channel(bolt: BoltSetup) -> None:
+    bob = SlackUser(bolt.emu, "U2")
+    home = bob.open_home()
+    with pytest.raises(LookupError):
+        bob.click_in_home("Update", row="#8")
+    bob.click_in_home("Update", row="#7")
+    body = bolt.emu.wait_for(lambda: bolt.received.pop("home_click", None))
+    assert body["container"] == {"type": "view", "view_id": home["id"]}
+    assert body["view"]["type"] == "home" and body["trigger_id"]
+    assert "channel" not in body and "response_url" not in body
+    assert body["actions"][0]["value"] == "7"
+
+
+def test_views_publish_checks_the_view_like_slack(emu: SlackEmulator, client: WebClient) -> None:
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}
+    home = {"type": "home", "blocks": [section]}
+    published = client.views_publish(user_id="U1", view=home)["view"]
+    assert emu.home_view("U1")["id"] == published["id"]
+    assert api_error(lambda: client.views_publish(user_id="U9", view=home)) == "user_not_found"
+    assert api_error(lambda: client.views_publish(user_id="U1", view={**home, "type": "modal"})) == (
+        "invalid_arguments"
+    )
+    too_many = {"type": "home", "blocks": [section] * 101}
+    assert api_error(lambda: client.views_publish(user_id="U1", view=too_many)) == "invalid_arguments"
+    assert api_error(lambda: client.views_publish(user_id="U1", view=home, hash="stale")) == "hash_conflict"
+    client.views_publish(user_id="U1", view=home, hash=published["hash"])
+    assert emu.home_publishes("U1") == 2
 
 
 class RawApp:
