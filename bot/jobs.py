@@ -4,8 +4,11 @@ Jobs are enqueued inside the caller's transaction, so a state change and the wor
 together or not at all. Each job belongs to a *lane* (`Lane`) of an incident; within one
 incident and lane jobs run strictly in the order they were made, and a Jira outage never holds up the
 Slack lane. Claims use `FOR UPDATE SKIP LOCKED` on PostgreSQL and a guarded UPDATE everywhere, so two
-workers or two processes never run the same job. A claim is a lease: a process killed mid-job leaves
-a job whose lease runs out and which is then claimed again (handlers are idempotent).
+workers or two processes never run the same job. A claim is a short lease that the holding process
+renews while the job runs (`renew_leases`, called by the worker pool's heartbeat): a process killed
+mid-job stops renewing, its lease runs out within seconds, and another worker (or the restarted process)
+claims the job again (handlers are idempotent). A holder that finishes after losing its lease records
+nothing: the job belongs to its new holder.
 """
 
 from __future__ import annotations
@@ -172,7 +175,7 @@ class JobQueue:
         engine: Engine,
         *,
         wakeup: Wakeup,
-        lease_seconds: float = 120.0,
+        lease_seconds: float = 12.0,
         max_attempts: int = 12,
         backoff: Backoff | None = None,
     ) -> None:
@@ -182,6 +185,8 @@ class JobQueue:
         self.max_attempts = max_attempts
         self.backoff = backoff or Backoff()
         self._sqlite_claim_lock = threading.Lock()
+        self._held: dict[int, str] = {}  # job id -> worker id, for the jobs this process runs now
+        self._held_lock = threading.Lock()
 
     def claim(self, worker_id: str) -> Job | None:
         """Take the oldest runnable job whose earlier siblings (same incident and lane) are finished."""
@@ -203,7 +208,35 @@ class JobQueue:
             if claimed.rowcount != 1:
                 return None
             session.refresh(job)
-            return job
+        with self._held_lock:
+            self._held[job.id] = worker_id
+        return job
+
+    def renew_leases(self) -> int:
+        """Extend the lease of every job this process still holds; returns how many were renewed.
+
+        One statement for all of them, so a heartbeat every few seconds costs next to nothing; a job
+        whose lease was already taken over (a stall longer than the lease) is not ours to renew."""
+        with self._held_lock:
+            held = dict(self._held)
+        if not held:
+            return 0
+        with Session(self.engine) as session:
+            result = session.execute(
+                sa.update(Job)
+                .where(
+                    col(Job.id).in_(list(held)),
+                    Job.state == RUNNING,
+                    col(Job.locked_by).in_(set(held.values())),
+                )
+                .values(locked_until=utcnow() + self.lease)
+            )
+            session.commit()
+        return result.rowcount
+
+    def _release(self, job: Job) -> None:
+        with self._held_lock:
+            self._held.pop(job.id, None)
 
     def complete(self, job: Job) -> None:
         self._finish(job, state=DONE, error=None)
@@ -222,32 +255,33 @@ class JobQueue:
             return None
         retry_after = error.retry_after if isinstance(error, RetryLater) else None
         next_at = utcnow() + timedelta(seconds=self.backoff.delay(job.attempts, retry_after))
-        with Session(self.engine) as session:
-            session.execute(
-                sa.update(Job)
-                .where(col(Job.id) == job.id, Job.locked_by == job.locked_by)
-                .values(
-                    state=PENDING,
-                    next_attempt_at=next_at,
-                    locked_by=None,
-                    locked_until=None,
-                    last_error=message,
-                )
-            )
-            session.commit()
+        self._settle(
+            job,
+            state=PENDING,
+            next_attempt_at=next_at,
+            locked_by=None,
+            locked_until=None,
+            last_error=message,
+        )
         return next_at
 
     def _finish(self, job: Job, *, state: JobState, error: str | None) -> None:
+        self._settle(
+            job, state=state, finished_at=utcnow(), locked_by=None, locked_until=None, last_error=error
+        )
+
+    def _settle(self, job: Job, **values: Any) -> None:
         """Only while we still hold the claim: a job whose lease ran out belongs to its new holder."""
-        with Session(self.engine) as session:
-            session.execute(
-                sa.update(Job)
-                .where(col(Job.id) == job.id, Job.locked_by == job.locked_by)
-                .values(
-                    state=state, finished_at=utcnow(), locked_by=None, locked_until=None, last_error=error
+        try:
+            with Session(self.engine) as session:
+                session.execute(
+                    sa.update(Job)
+                    .where(col(Job.id) == job.id, Job.locked_by == job.locked_by)
+                    .values(**values)
                 )
-            )
-            session.commit()
+                session.commit()
+        finally:
+            self._release(job)
 
     def retry_failed(self, job_ids: Sequence[int] | None = None) -> int:
         """Put parked jobs back in the queue (all of them, or the given ids)."""

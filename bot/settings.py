@@ -78,7 +78,7 @@ class Settings(BaseSettings):
 
     worker_threads: int = Field(default=4, ge=1, le=64)
     job_max_attempts: int = Field(default=12, ge=1)
-    job_lease_seconds: float = Field(default=120.0, gt=0)
+    job_lease_seconds: float = Field(default=12.0, gt=0)
     job_backoff_base_seconds: float = Field(default=1.0, gt=0)
     job_backoff_max_seconds: float = Field(default=300.0, gt=0)
 
