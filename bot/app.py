@@ -32,6 +32,7 @@ from sync.changelog import ChangelogProcessor
 from sync.context import SyncContext
 from sync.directory import Directory
 from sync.guards import BounceGuard
+from sync.jira_auth import CredentialsWatch
 from sync.jira_client import JiraGateway
 from sync.jira_lag import LagNotices
 from sync.jira_push import ChangePusher
@@ -88,6 +89,8 @@ class Runtime:
     periodic: tuple[Periodic, ...]
     #: one reconciler run, its report as text; None when Jira sync is off
     reconcile: Callable[[], str] | None
+    #: gauges read fresh from the shared state on each `/metrics` (beside the job backlog)
+    gauges: tuple[Callable[[], None], ...] = ()
 
     @property
     def settings(self) -> Settings:
@@ -126,6 +129,8 @@ class Runtime:
 
     def refresh_metrics(self) -> None:
         self.core.refresh_metrics()
+        for refresh in self.gauges:
+            refresh()
 
 
 def policy_from(settings: Settings) -> Policy:
@@ -181,7 +186,8 @@ def build_runtime(settings: Settings) -> Runtime:
     _register_slack_jobs(registry, ctx)
     routes: list[BaseRoute] = []
     periodic: list[Periodic] = []
-    reconcile = _wire_jira(registry, ctx, routes, periodic) if ctx.jira is not None else None
+    gauges: list[Callable[[], None]] = []
+    reconcile = _wire_jira(registry, ctx, routes, periodic, gauges) if ctx.jira is not None else None
     bolt = App(client=slack, token_verification_enabled=False, raise_error_for_unhandled_request=False)
     listeners.register(bolt, Services(uow=core.uow, policy=core.policy, jira_enabled=settings.jira_enabled))
     return Runtime(
@@ -192,6 +198,7 @@ def build_runtime(settings: Settings) -> Runtime:
         routes=tuple(routes),
         periodic=tuple(periodic),
         reconcile=reconcile,
+        gauges=tuple(gauges),
     )
 
 
@@ -200,15 +207,27 @@ def _register_slack_jobs(registry: HandlerRegistry, ctx: SyncContext) -> None:
     registry.register(Kind.CREATE_CHANNEL, ChannelSetup(ctx))
     registry.register(Kind.REFRESH_ANNOUNCEMENT, slack.refresh_announcement)
     registry.register(Kind.POST, slack.post)
+    registry.register(Kind.ANNOUNCE, slack.announce)
     registry.register(Kind.NOTIFY_REPORTER, slack.notify_reporter)
     registry.register(Kind.ARCHIVE_CHANNEL, slack.archive_channel)
     registry.register(Kind.BOOKMARK, lambda job: bookmark(ctx, job))
 
 
 def _wire_jira(
-    registry: HandlerRegistry, ctx: SyncContext, routes: list[BaseRoute], periodic: list[Periodic]
+    registry: HandlerRegistry,
+    ctx: SyncContext,
+    routes: list[BaseRoute],
+    periodic: list[Periodic],
+    gauges: list[Callable[[], None]],
 ) -> Callable[[], str]:
-    """Jira's job handlers, the webhook route and the reconciler; returns the reconciler's one-shot run."""
+    """Jira's job handlers, the webhook route, the reconciler and the credentials watch; returns the
+    reconciler's one-shot run."""
+    credentials = CredentialsWatch(ctx)
+    credentials.jira.on_credentials_refused = credentials.refused
+    periodic.append(
+        Periodic("jira-credentials", ctx.settings.jira_credentials_check_seconds, credentials.check)
+    )
+    gauges.append(credentials.refresh_metric)
     directory = Directory(ctx)
     guard = BounceGuard(ctx.kv)
     lag = LagNotices(ctx)

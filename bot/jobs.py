@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot import lanes
 from bot.enums import JobState, Lane
 from bot.models import Job, utcnow
 
@@ -37,6 +38,14 @@ class RetryLater(Exception):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Throttled(RetryLater):
+    """The remote asked the bot to wait (a 429's Retry-After; credentials it refuses for now): not the
+    job's failure, so it costs no attempt, and the job waits exactly `retry_after`, not a backoff."""
+
+    def __init__(self, message: str, *, retry_after: float = 0.0) -> None:
+        super().__init__(message, retry_after=retry_after)
 
 
 class PermanentFailure(Exception):
@@ -145,7 +154,7 @@ def _claim_statements() -> tuple[sa.Select, sa.Update]:
     )
     pick = (
         select(Job)
-        .where(runnable, sa.or_(col(Job.incident_id).is_(None), ~blocked))
+        .where(runnable, sa.or_(col(Job.incident_id).is_(None), ~blocked), lanes.claimable())
         .order_by(col(Job.id))
         .limit(1)
         .with_for_update(skip_locked=True, of=Job)
@@ -245,7 +254,8 @@ class JobQueue:
         """Reschedule with backoff, or park as failed; returns the next try.
 
         A remote that is down or throttling (`RetryLater`) is waited out however long it takes, so
-        nothing is lost and the lane's order holds; a refusal (`PermanentFailure`) parks at once, and
+        nothing is lost and the lane's order holds (a `Throttled` job waits exactly as long as it was
+        asked to and keeps its attempt count); a refusal (`PermanentFailure`) parks at once, and
         an unexpected error (a bug) parks once its attempts are spent.
         """
         message = _describe(error)
@@ -253,11 +263,18 @@ class JobQueue:
         if isinstance(error, PermanentFailure) or (not transient and job.attempts >= self.max_attempts):
             self._finish(job, state=FAILED, error=message)
             return None
-        retry_after = error.retry_after if isinstance(error, RetryLater) else None
-        next_at = utcnow() + timedelta(seconds=self.backoff.delay(job.attempts, retry_after))
+        attempts = job.attempts
+        if isinstance(error, Throttled):
+            attempts -= 1  # the claim counted one
+            delay = error.retry_after or 0.0
+        else:
+            retry_after = error.retry_after if isinstance(error, RetryLater) else None
+            delay = self.backoff.delay(job.attempts, retry_after)
+        next_at = utcnow() + timedelta(seconds=delay)
         self._settle(
             job,
             state=PENDING,
+            attempts=attempts,
             next_attempt_at=next_at,
             locked_by=None,
             locked_until=None,

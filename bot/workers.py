@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Protocol
 
-from bot.jobs import JobQueue, PermanentFailure, RetryLater
+from bot.jobs import JobQueue, PermanentFailure, RetryLater, Throttled
 from bot.logs import bound
 from bot.metrics import JOB_RESULTS, JOB_SECONDS
 from bot.models import Job
@@ -83,8 +83,10 @@ def _failed(queue: JobQueue, job: Job, exc: BaseException) -> None:
             exc,
         )
     else:
-        JOB_RESULTS.labels(kind=job.kind, outcome="retry").inc()
-        logger.warning(
+        throttled = isinstance(exc, Throttled)
+        JOB_RESULTS.labels(kind=job.kind, outcome="throttled" if throttled else "retry").inc()
+        logger.log(
+            logging.INFO if throttled else logging.WARNING,
             "job %s (%s) for incident %s will retry at %s: %s",
             job.id,
             job.kind,

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from jira import JIRA, JIRAError
 
-from bot.jobs import PermanentFailure, RetryLater
+from bot.jobs import PermanentFailure, RetryLater, Throttled
 from bot.metrics import SYNC_RESULTS
 from bot.settings import Settings
 from sync.workflow import Transition, from_workflow_search
@@ -30,8 +30,13 @@ from sync.workflow import Transition, from_workflow_search
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 _ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]+-\d+|\d{4,}")
-# 401 too: an expired or rotating token is waited out (doctor says why), never a reason to drop changes.
-_RETRYABLE = {401, 408, 409, 425, 429, 500, 502, 503, 504}
+_RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class CredentialsRefused(Throttled):
+    """Jira answered 401: the token expired or was revoked. Every call fails alike until someone renews
+    it, so this is waited out (the Jira lane pauses, see `sync/jira_auth.py`), never a reason to drop
+    changes or spend their attempts."""
 
 
 class JiraGateway:
@@ -42,6 +47,8 @@ class JiraGateway:
             raise ValueError("JIRA_URL is not set")
         self.settings = settings
         self.url = settings.jira_url
+        #: told of every 401 with what was refused (the composition root sets it)
+        self.on_credentials_refused: Callable[[str], None] | None = None
         self._client: JIRA | None = None
         self._lock = threading.Lock()
         self._workflows: dict[tuple[str, str], tuple[float, list[Transition] | None]] = {}
@@ -62,13 +69,18 @@ class JiraGateway:
         else:
             token = settings.jira_api_token.get_secret_value() if settings.jira_api_token else ""
             auth = {"basic_auth": (settings.jira_user or "", token)}
-        with translate_errors("connect"):
+        with translate_errors("connect", credentials_wait=settings.jira_credentials_check_seconds):
             return JIRA(server=self.url, max_retries=0, timeout=settings.jira_timeout_seconds, **auth)
 
     def call(self, what: str, fn: Callable[[JIRA], T]) -> T:
         """Run one library call, translating its failures for the job queue."""
-        with translate_errors(what):
-            return fn(self.client())
+        try:
+            with translate_errors(what, credentials_wait=self.settings.jira_credentials_check_seconds):
+                return fn(self.client())
+        except CredentialsRefused:
+            if self.on_credentials_refused is not None:
+                self.on_credentials_refused(_ISSUE_KEY.sub("{key}", what))
+            raise
 
     def browse_url(self, key: str) -> str:
         return f"{self.url}/browse/{key}"
@@ -223,14 +235,21 @@ class JiraGateway:
 
 
 @contextmanager
-def translate_errors(what: str) -> Iterator[None]:
-    """Map library and transport errors onto the queue's RetryLater / PermanentFailure."""
+def translate_errors(what: str, *, credentials_wait: float = 60.0) -> Iterator[None]:
+    """Map library and transport errors onto the queue's RetryLater / PermanentFailure; a 401 is
+    `CredentialsRefused`, waited out `credentials_wait` seconds at a time."""
     kind = _ISSUE_KEY.sub("{key}", what)
     try:
         yield
     except JIRAError as exc:
         status = exc.status_code or 0
         detail = f"Jira {what} failed: HTTP {status} {_brief(exc.text)}"
+        if status == 401:
+            SYNC_RESULTS.labels(target="jira", kind=kind, outcome="unauthorized").inc()
+            raise CredentialsRefused(
+                f"Jira refused the bot's credentials (HTTP 401 on {what}): renew JIRA_API_TOKEN / JIRA_PAT",
+                retry_after=credentials_wait,
+            ) from None
         if status in _RETRYABLE or status == 0:
             SYNC_RESULTS.labels(target="jira", kind=kind, outcome="retry").inc()
             raise RetryLater(detail, retry_after=_retry_after(exc.response)) from None

@@ -25,6 +25,7 @@ class Kind(StrEnum):
     CREATE_CHANNEL = "slack.create_channel"
     REFRESH_ANNOUNCEMENT = "slack.refresh_announcement"
     POST = "slack.post"
+    ANNOUNCE = "slack.announce"
     ARCHIVE_CHANNEL = "slack.archive_channel"
     NOTIFY_REPORTER = "slack.notify_reporter"
     BOOKMARK = "slack.bookmark"
@@ -47,6 +48,11 @@ def post_later(session: Session, incident: Incident, text: str, *, channel: str 
     if channel or incident.channel_id:
         payload = {"text": text, **({"channel": channel} if channel else {})}
         enqueue(session, Kind.POST, lane=Lane.SLACK, incident_id=incident.id, payload=payload)
+
+
+def announce_later(session: Session, channel: str, text: str) -> None:
+    """Queue a message about the bot itself (no incident) for a channel, e.g. the announcements."""
+    enqueue(session, Kind.ANNOUNCE, lane=Lane.SLACK, payload={"channel": channel, "text": text})
 
 
 class Outbox:

@@ -161,6 +161,23 @@ def jira_caught_up() -> str:
     return ":white_check_mark: Jira has caught up: every queued change has been sent."
 
 
+def jira_credentials_refused(what: str, check_seconds: float) -> str:
+    """For the announcements channel, once, when Jira starts answering 401."""
+    return (
+        f":rotating_light: Jira refused the bot's credentials (HTTP 401 on {escape(what)}): renew "
+        "JIRA_API_TOKEN / JIRA_PAT. Changes for Jira stay queued, in order, and are sent once Jira accepts "
+        f"the credentials again (checked every {check_seconds:g} s)."
+    )
+
+
+def jira_credentials_accepted(waiting: int) -> str:
+    """For the announcements channel, once, when the credentials work again."""
+    return (
+        f":white_check_mark: Jira accepts the bot's credentials again: the {waiting} queued Jira "
+        f"change{'s' if waiting != 1 else ''} are being sent, in order."
+    )
+
+
 def jira_unreachable_status(key: str, status: str) -> str:
     return (
         f":warning: Jira {key} could not be moved to *{escape(status)}*: its workflow has no path there. "
