@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 
 import listeners
 from bot import db
+from bot.budget import RequestBudget
 from bot.enums import JobState
 from bot.events import EventBus
 from bot.jobs import Backoff, JobQueue, Wakeup
@@ -143,6 +144,11 @@ def policy_from(settings: Settings) -> Policy:
     )
 
 
+def jira_budget(kv: KeyValueStore, settings: Settings) -> RequestBudget:
+    """The Jira request budget every replica shares through the store."""
+    return RequestBudget(kv, name="jira", per_second=settings.jira_max_requests_per_second)
+
+
 def build_core(settings: Settings) -> Core:
     """Database, store and queue, with the event bus whose subscribers the full runtime adds."""
     engine = db.make_engine(settings.database_url)
@@ -175,7 +181,7 @@ def build_runtime(settings: Settings) -> Runtime:
         kv=core.kv,
         policy=core.policy,
         slack=slack,
-        jira=JiraGateway(settings) if settings.jira_enabled else None,
+        jira=JiraGateway(settings, budget=jira_budget(core.kv, settings)) if settings.jira_enabled else None,
     )
     Outbox(
         jira_enabled=ctx.jira is not None,

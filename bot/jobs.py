@@ -42,7 +42,8 @@ class RetryLater(Exception):
 
 class Throttled(RetryLater):
     """The remote asked the bot to wait (a 429's Retry-After; credentials it refuses for now): not the
-    job's failure, so it costs no attempt, and the job waits exactly `retry_after`, not a backoff."""
+    job's failure, so the job waits exactly `retry_after`, not a growing backoff. (Its attempt still
+    counts: handlers read `attempts > 1` as "an earlier attempt may have acted".)"""
 
     def __init__(self, message: str, *, retry_after: float = 0.0) -> None:
         super().__init__(message, retry_after=retry_after)
@@ -255,7 +256,7 @@ class JobQueue:
 
         A remote that is down or throttling (`RetryLater`) is waited out however long it takes, so
         nothing is lost and the lane's order holds (a `Throttled` job waits exactly as long as it was
-        asked to and keeps its attempt count); a refusal (`PermanentFailure`) parks at once, and
+        asked to); a refusal (`PermanentFailure`) parks at once, and
         an unexpected error (a bug) parks once its attempts are spent.
         """
         message = _describe(error)
@@ -263,9 +264,7 @@ class JobQueue:
         if isinstance(error, PermanentFailure) or (not transient and job.attempts >= self.max_attempts):
             self._finish(job, state=FAILED, error=message)
             return None
-        attempts = job.attempts
         if isinstance(error, Throttled):
-            attempts -= 1  # the claim counted one
             delay = error.retry_after or 0.0
         else:
             retry_after = error.retry_after if isinstance(error, RetryLater) else None
@@ -274,7 +273,6 @@ class JobQueue:
         self._settle(
             job,
             state=PENDING,
-            attempts=attempts,
             next_attempt_at=next_at,
             locked_by=None,
             locked_until=None,

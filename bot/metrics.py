@@ -26,3 +26,8 @@ JIRA_CREDENTIALS_REFUSED = Gauge(
     "bot_jira_credentials_refused",
     "1 while Jira refuses the bot's credentials (HTTP 401) and the Jira lane waits, else 0",
 )
+RATE_LIMITED = Counter(
+    "bot_rate_limited_total",
+    "429s received, by target and reason (Jira's RateLimit-Reason, Slack's method)",
+    ["target", "reason"],
+)

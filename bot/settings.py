@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     jira_webhook_secret: SecretStr | None = None
     jira_timeout_seconds: float = Field(default=10.0, gt=0)
     jira_credentials_check_seconds: float = Field(default=60.0, gt=0)
+    jira_max_requests_per_second: float = Field(default=10.0, gt=0)
 
     enable_jira: bool = True
     enable_raid: bool = True
