@@ -18,6 +18,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import takewhile
 from typing import Any
 
 import sqlalchemy as sa
@@ -342,6 +343,40 @@ def incident_backlog(session: Session, incident_id: int) -> dict[JobState, int]:
         .group_by(Job.state)
     ).all()
     return {JobState(state): count for state, count in rows}
+
+
+def absorb_followers(session: Session, job: Job) -> list[Job]:
+    """The pending jobs of `job`'s kind queued right behind it in its incident's lane (up to the first job
+    of another kind), marked done in the caller's transaction. The caller folds their work into `job`
+    (`replace_payload`) in that same transaction, so the two commit together or not at all.
+
+    Safe without row locks: a job behind a running one in its lane is never claimed."""
+    later = session.exec(
+        select(Job)
+        .where(
+            Job.incident_id == job.incident_id,
+            Job.lane == job.lane,
+            col(Job.id) > job.id,
+            col(Job.state).in_([PENDING, RUNNING]),
+        )
+        .order_by(col(Job.id))
+    ).all()
+    followers = list(takewhile(lambda other: other.kind == job.kind and other.state == PENDING, later))
+    for follower in followers:
+        follower.state = DONE
+        follower.finished_at = utcnow()
+        session.add(follower)
+    return followers
+
+
+def replace_payload(session: Session, job: Job, payload: dict[str, Any]) -> bool:
+    """Give a running job a new payload (in the caller's transaction) while we still hold it."""
+    result = session.execute(
+        sa.update(Job)
+        .where(col(Job.id) == job.id, Job.locked_by == job.locked_by, Job.state == RUNNING)
+        .values(payload=payload)
+    )
+    return result.rowcount == 1
 
 
 def lane_busy(session: Session, incident_id: int, lane: Lane, *, besides: int) -> bool:

@@ -48,6 +48,10 @@ class RateLimited(Throttled):
         self.reason = reason
 
 
+class Unanswered(RetryLater):
+    """Jira did not answer in time: unlike every other failure, the request may have been applied."""
+
+
 class CredentialsRefused(Throttled):
     """Jira answered 401: the token expired or was revoked. Every call fails alike until someone renews
     it, so this is waited out (the Jira lane pauses, see `sync/jira_auth.py`), never a reason to drop
@@ -287,6 +291,9 @@ def translate_errors(what: str, *, credentials_wait: float = 60.0) -> Iterator[N
             raise RetryLater(detail, retry_after=retry_after) from None
         SYNC_RESULTS.labels(target="jira", kind=kind, outcome="refused").inc()
         raise PermanentFailure(detail) from None
+    except requests.Timeout as exc:
+        SYNC_RESULTS.labels(target="jira", kind=kind, outcome="retry").inc()
+        raise Unanswered(f"Jira {what} failed: {type(exc).__name__} (no answer in time)") from None
     except (requests.RequestException, ValueError) as exc:  # transport trouble, or a non-JSON answer
         SYNC_RESULTS.labels(target="jira", kind=kind, outcome="retry").inc()
         raise RetryLater(f"Jira {what} failed: {type(exc).__name__} (Jira unreachable)") from None

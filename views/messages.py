@@ -172,10 +172,8 @@ def jira_credentials_refused(what: str, check_seconds: float) -> str:
 
 def jira_credentials_accepted(waiting: int) -> str:
     """For the announcements channel, once, when the credentials work again."""
-    return (
-        f":white_check_mark: Jira accepts the bot's credentials again: the {waiting} queued Jira "
-        f"change{'s' if waiting != 1 else ''} are being sent, in order."
-    )
+    queued = f"the {waiting} queued Jira changes are" if waiting != 1 else "the queued Jira change is"
+    return f":white_check_mark: Jira accepts the bot's credentials again: {queued} being sent, in order."
 
 
 def jira_unreachable_status(key: str, status: str) -> str:

@@ -43,14 +43,15 @@ def doctor_says(harness: Harness) -> dict[str, tuple[bool, str]]:
 
 def test_a_401_pauses_the_jira_lane_tells_once_and_resumes_in_order(watched: Harness) -> None:
     harness = watched
-    incident = harness.declare(2)
+    incident, other = harness.declare(2), harness.declare(3, title="Another incident at the same time")
     harness.drain()
-    key = harness.ticket(incident).key
+    key, other_key = harness.ticket(incident).key, harness.ticket(other).key
     harness.jira.refuse_credentials(seconds=None)
     harness.jira.clear_requests()
 
     harness.update(incident, title="First title while refused")
     harness.update(incident, priority=1)
+    harness.update(other, title="Another incident, renamed")
     harness.update(incident, title="Second title while refused")
     harness.drain()
     assert [r["status"] for r in harness.jira.requests] == [401], "one request learnt it; the rest wait"
@@ -59,10 +60,12 @@ def test_a_401_pauses_the_jira_lane_tells_once_and_resumes_in_order(watched: Har
     assert len(refused) == 1 and "renew JIRA_API_TOKEN / JIRA_PAT" in refused[0]
     assert "PUT issue/{key}" in refused[0], "what was refused, without the key of one issue"
     jira_jobs = [j for j in harness.jobs(state="pending") if j.lane == "jira"]
-    assert [j.attempts for j in jira_jobs] == [1, 0, 0], "only the first tried; the others wait"
+    assert [(j.incident_id, j.attempts) for j in jira_jobs] == [(incident.id, 1), (other.id, 0)], (
+        "only the first tried; the other incident's push waits untried"
+    )
     assert gauge(harness) == 1
     ok, detail = doctor_says(harness)["jira credentials"]
-    assert not ok and "renew JIRA_API_TOKEN / JIRA_PAT" in detail and "3 Jira job(s) wait" in detail
+    assert not ok and "renew JIRA_API_TOKEN / JIRA_PAT" in detail and "2 Jira job(s) wait" in detail
     ok, detail = doctor_says(harness)["jira"]
     assert not ok and "Jira refused the bot's credentials (HTTP 401 on myself)" in detail
 
@@ -87,9 +90,10 @@ def test_a_401_pauses_the_jira_lane_tells_once_and_resumes_in_order(watched: Har
         if "summary" in (r["json"] or {}).get("fields", {})
     ]
     assert summaries[-1] == "Second title while refused", "the changes reached Jira in their order"
+    assert harness.jira.issue(other_key)["fields"]["summary"] == "Another incident, renamed"
     texts = [m["text"] for m in harness.slack.messages(harness.announcements)]
     accepted = [t for t in texts if "accepts the bot's credentials again" in t]
-    assert len(accepted) == 1 and "3 queued Jira changes" in accepted[0]
+    assert len(accepted) == 1 and "the 2 queued Jira changes are being sent" in accepted[0]
     assert sum("Jira refused the bot's credentials" in t for t in texts) == 1
     assert gauge(harness) == 0
     assert doctor_says(harness)["jira credentials"][0]
