@@ -246,22 +246,22 @@ def bot_errors(rig: Rig) -> list[str]:
 
 
 # ---- acting in Slack ----------------------------------------------------------------------------
-class DeclareSubmissions:
-    """`view_submission` payloads of the Declare modal, built from one captured view.
+class ViewSubmissions:
+    """`view_submission` payloads of one modal, built from one captured view.
 
-    Opening the modal for every declaration would add a slash command and a `views.open` per incident to
-    the load being measured; Slack itself never checks that a submitted view is still open, so a view
-    captured once and filled by label (the emulator's own `forms.build_state`, i.e. what Slack's client
-    would send) is submitted again with a new title and a fresh trigger_id each time.
+    Opening the modal for every submission would add a slash command and a `views.open` each to the load
+    being measured; Slack itself never checks that a submitted view is still open, so a view captured once
+    and filled by label (the emulator's own `forms.build_state`, i.e. what Slack's client would send) is
+    submitted again with a new title and a fresh trigger_id each time.
     """
 
-    def __init__(self, rig: Rig, who: str = "alice") -> None:
+    def __init__(self, rig: Rig, command: str, who: str = "alice") -> None:
         self.emu: SlackEmulator = rig.slack
         self.user_id = person(who).slack_id
         user = rig.slack_user(who)
-        ack = user.command(COMMAND, "open Benchmark incident title", channel_id=rig.general)
+        ack = user.command(COMMAND, command, channel_id=rig.general)
         if ack.text:
-            raise RuntimeError(f"/incident open answered {ack.text!r} instead of opening the modal")
+            raise RuntimeError(f"/incident {command} answered {ack.text!r} instead of opening the modal")
         self.view = user.wait_for_view(timeout=10)
 
     def payload(self, title: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -292,6 +292,13 @@ class DeclareSubmissions:
 
     def submit(self, title: str, values: Mapping[str, Any], timeout: float = 10.0) -> Ack:
         return self.emu.send_envelope("interactive", self.payload(title, values), timeout)
+
+
+class DeclareSubmissions(ViewSubmissions):
+    """Declarations, from one captured Declare modal."""
+
+    def __init__(self, rig: Rig, who: str = "alice") -> None:
+        super().__init__(rig, "open Benchmark incident title", who)
 
 
 def declare_and_wait(rig: Rig, title: str, *, who: str = "alice", priority: str = "P1") -> tuple[str, str]:

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 
 import listeners
 from bot import db
+from bot.budget import RequestBudget
 from bot.enums import JobState
 from bot.events import EventBus
 from bot.jobs import Backoff, JobQueue, Wakeup
@@ -33,6 +34,7 @@ from sync.changelog import ChangelogProcessor
 from sync.context import SyncContext
 from sync.directory import Directory
 from sync.guards import BounceGuard
+from sync.jira_auth import CredentialsWatch
 from sync.jira_client import JiraGateway
 from sync.jira_lag import LagNotices
 from sync.jira_mapping import JiraMapping
@@ -91,6 +93,8 @@ class Runtime:
     periodic: tuple[Periodic, ...]
     #: one reconciler run, its report as text; None when Jira sync is off
     reconcile: Callable[[], str] | None
+    #: gauges read fresh from the shared state on each `/metrics` (beside the job backlog)
+    gauges: tuple[Callable[[], None], ...] = ()
 
     @property
     def settings(self) -> Settings:
@@ -129,6 +133,8 @@ class Runtime:
 
     def refresh_metrics(self) -> None:
         self.core.refresh_metrics()
+        for refresh in self.gauges:
+            refresh()
 
 
 def policy_from(settings: Settings) -> Policy:
@@ -148,6 +154,11 @@ def reminder_policy_from(settings: Settings) -> ReminderPolicy:
         postmortem_priorities=frozenset(settings.close_requires_postmortem_priorities),
         postmortems_enabled=settings.jira_enabled,
     )
+
+
+def jira_budget(kv: KeyValueStore, settings: Settings) -> RequestBudget:
+    """The Jira request budget every replica shares through the store."""
+    return RequestBudget(kv, name="jira", per_second=settings.jira_max_requests_per_second)
 
 
 def build_core(settings: Settings) -> Core:
@@ -182,7 +193,7 @@ def build_runtime(settings: Settings) -> Runtime:
         kv=core.kv,
         policy=core.policy,
         slack=slack,
-        jira=JiraGateway(settings) if settings.jira_enabled else None,
+        jira=JiraGateway(settings, budget=jira_budget(core.kv, settings)) if settings.jira_enabled else None,
     )
     mapping = JiraMapping.from_settings(settings)
     Outbox(
@@ -197,7 +208,8 @@ def build_runtime(settings: Settings) -> Runtime:
     periodic: list[Periodic] = []
     reminders = register_reminders(registry, ctx, reminder_policy_from(settings))
     periodic.append(Periodic("reminders", settings.reminder_check_seconds, reminders.run))
-    reconcile = _wire_jira(registry, ctx, mapping, routes, periodic) if ctx.jira is not None else None
+    gauges: list[Callable[[], None]] = []
+    reconcile = _wire_jira(registry, ctx, mapping, routes, periodic, gauges) if ctx.jira is not None else None
     bolt = App(client=slack, token_verification_enabled=False, raise_error_for_unhandled_request=False)
     listeners.register(bolt, Services(uow=core.uow, policy=core.policy, jira_enabled=settings.jira_enabled))
     return Runtime(
@@ -208,6 +220,7 @@ def build_runtime(settings: Settings) -> Runtime:
         routes=tuple(routes),
         periodic=tuple(periodic),
         reconcile=reconcile,
+        gauges=tuple(gauges),
     )
 
 
@@ -216,6 +229,7 @@ def _register_slack_jobs(registry: HandlerRegistry, ctx: SyncContext) -> None:
     registry.register(Kind.CREATE_CHANNEL, ChannelSetup(ctx))
     registry.register(Kind.REFRESH_ANNOUNCEMENT, slack.refresh_announcement)
     registry.register(Kind.POST, slack.post)
+    registry.register(Kind.ANNOUNCE, slack.announce)
     registry.register(Kind.NOTIFY_REPORTER, slack.notify_reporter)
     registry.register(Kind.ARCHIVE_CHANNEL, slack.archive_channel)
     registry.register(Kind.BOOKMARK, lambda job: bookmark(ctx, job))
@@ -227,8 +241,16 @@ def _wire_jira(
     mapping: JiraMapping,
     routes: list[BaseRoute],
     periodic: list[Periodic],
+    gauges: list[Callable[[], None]],
 ) -> Callable[[], str]:
-    """Jira's job handlers, the webhook route and the reconciler; returns the reconciler's one-shot run."""
+    """Jira's job handlers, the webhook route, the reconciler and the credentials watch; returns the
+    reconciler's one-shot run."""
+    credentials = CredentialsWatch(ctx)
+    credentials.jira.on_credentials_refused = credentials.refused
+    periodic.append(
+        Periodic("jira-credentials", ctx.settings.jira_credentials_check_seconds, credentials.check)
+    )
+    gauges.append(credentials.refresh_metric)
     directory = Directory(ctx)
     guard = BounceGuard(ctx.kv)
     lag = LagNotices(ctx)

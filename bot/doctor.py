@@ -9,8 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from bot import db
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot import db, lanes
 from bot.app import build_core
+from bot.enums import Lane
 from bot.settings import Settings
 
 
@@ -34,6 +38,7 @@ def run_checks(settings: Settings) -> Iterator[Check]:
     if settings.slack_bot_token is not None:
         yield _guarded("slack", lambda: _slack(settings))
     if settings.jira_enabled:
+        yield _guarded("jira credentials", lambda: _jira_lane(core.engine))
         yield _guarded("jira", lambda: _jira_account(settings))
         yield _guarded("jira fields", lambda: _jira_fields(settings))
         yield _guarded("jira projects", lambda: _jira_projects(settings))
@@ -68,6 +73,19 @@ def _slack(settings: Settings) -> str:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     answer = WebClient(token=token, base_url=settings.slack_api_url, timeout=10).auth_test()
     return f"auth.test ok: bot user {answer['user_id']} in team {answer.get('team_id')}"
+
+
+def _jira_lane(engine: Engine) -> str:
+    """What the running bot learnt: a 401 pauses its Jira lane until the credentials work again."""
+    with Session(engine) as session:
+        since = lanes.paused_since(session, Lane.JIRA)
+        waiting = lanes.waiting(session, Lane.JIRA)
+    if since is not None:
+        raise ValueError(
+            f"Jira has refused the bot's credentials (HTTP 401) since {since:%Y-%m-%d %H:%M} UTC; "
+            f"{waiting} Jira job(s) wait: renew JIRA_API_TOKEN / JIRA_PAT"
+        )
+    return f"accepted ({waiting} Jira job(s) queued)"
 
 
 def _jira_account(settings: Settings) -> str:

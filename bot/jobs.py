@@ -4,8 +4,11 @@ Jobs are enqueued inside the caller's transaction, so a state change and the wor
 together or not at all. Each job belongs to a *lane* (`Lane`) of an incident; within one
 incident and lane jobs run strictly in the order they were made, and a Jira outage never holds up the
 Slack lane. Claims use `FOR UPDATE SKIP LOCKED` on PostgreSQL and a guarded UPDATE everywhere, so two
-workers or two processes never run the same job. A claim is a lease: a process killed mid-job leaves
-a job whose lease runs out and which is then claimed again (handlers are idempotent).
+workers or two processes never run the same job. A claim is a short lease that the holding process
+renews while the job runs (`renew_leases`, called by the worker pool's heartbeat): a process killed
+mid-job stops renewing, its lease runs out within seconds, and another worker (or the restarted process)
+claims the job again (handlers are idempotent). A holder that finishes after losing its lease records
+nothing: the job belongs to its new holder.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import takewhile
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot import lanes
 from bot.enums import JobState, Lane
 from bot.models import Job, utcnow
 
@@ -34,6 +39,15 @@ class RetryLater(Exception):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Throttled(RetryLater):
+    """The remote asked the bot to wait (a 429's Retry-After; credentials it refuses for now): not the
+    job's failure, so the job waits exactly `retry_after`, not a growing backoff. (Its attempt still
+    counts: handlers read `attempts > 1` as "an earlier attempt may have acted".)"""
+
+    def __init__(self, message: str, *, retry_after: float = 0.0) -> None:
+        super().__init__(message, retry_after=retry_after)
 
 
 class PermanentFailure(Exception):
@@ -142,7 +156,7 @@ def _claim_statements() -> tuple[sa.Select, sa.Update]:
     )
     pick = (
         select(Job)
-        .where(runnable, sa.or_(col(Job.incident_id).is_(None), ~blocked))
+        .where(runnable, sa.or_(col(Job.incident_id).is_(None), ~blocked), lanes.claimable())
         .order_by(col(Job.id))
         .limit(1)
         .with_for_update(skip_locked=True, of=Job)
@@ -172,7 +186,7 @@ class JobQueue:
         engine: Engine,
         *,
         wakeup: Wakeup,
-        lease_seconds: float = 120.0,
+        lease_seconds: float = 12.0,
         max_attempts: int = 12,
         backoff: Backoff | None = None,
     ) -> None:
@@ -182,6 +196,8 @@ class JobQueue:
         self.max_attempts = max_attempts
         self.backoff = backoff or Backoff()
         self._sqlite_claim_lock = threading.Lock()
+        self._held: dict[int, str] = {}  # job id -> worker id, for the jobs this process runs now
+        self._held_lock = threading.Lock()
 
     def claim(self, worker_id: str) -> Job | None:
         """Take the oldest runnable job whose earlier siblings (same incident and lane) are finished."""
@@ -203,7 +219,35 @@ class JobQueue:
             if claimed.rowcount != 1:
                 return None
             session.refresh(job)
-            return job
+        with self._held_lock:
+            self._held[job.id] = worker_id
+        return job
+
+    def renew_leases(self) -> int:
+        """Extend the lease of every job this process still holds; returns how many were renewed.
+
+        One statement for all of them, so a heartbeat every few seconds costs next to nothing; a job
+        whose lease was already taken over (a stall longer than the lease) is not ours to renew."""
+        with self._held_lock:
+            held = dict(self._held)
+        if not held:
+            return 0
+        with Session(self.engine) as session:
+            result = session.execute(
+                sa.update(Job)
+                .where(
+                    col(Job.id).in_(list(held)),
+                    Job.state == RUNNING,
+                    col(Job.locked_by).in_(set(held.values())),
+                )
+                .values(locked_until=utcnow() + self.lease)
+            )
+            session.commit()
+        return result.rowcount
+
+    def _release(self, job: Job) -> None:
+        with self._held_lock:
+            self._held.pop(job.id, None)
 
     def complete(self, job: Job) -> None:
         self._finish(job, state=DONE, error=None)
@@ -212,7 +256,8 @@ class JobQueue:
         """Reschedule with backoff, or park as failed; returns the next try.
 
         A remote that is down or throttling (`RetryLater`) is waited out however long it takes, so
-        nothing is lost and the lane's order holds; a refusal (`PermanentFailure`) parks at once, and
+        nothing is lost and the lane's order holds (a `Throttled` job waits exactly as long as it was
+        asked to); a refusal (`PermanentFailure`) parks at once, and
         an unexpected error (a bug) parks once its attempts are spent.
         """
         message = _describe(error)
@@ -220,34 +265,39 @@ class JobQueue:
         if isinstance(error, PermanentFailure) or (not transient and job.attempts >= self.max_attempts):
             self._finish(job, state=FAILED, error=message)
             return None
-        retry_after = error.retry_after if isinstance(error, RetryLater) else None
-        next_at = utcnow() + timedelta(seconds=self.backoff.delay(job.attempts, retry_after))
-        with Session(self.engine) as session:
-            session.execute(
-                sa.update(Job)
-                .where(col(Job.id) == job.id, Job.locked_by == job.locked_by)
-                .values(
-                    state=PENDING,
-                    next_attempt_at=next_at,
-                    locked_by=None,
-                    locked_until=None,
-                    last_error=message,
-                )
-            )
-            session.commit()
+        if isinstance(error, Throttled):
+            delay = error.retry_after or 0.0
+        else:
+            retry_after = error.retry_after if isinstance(error, RetryLater) else None
+            delay = self.backoff.delay(job.attempts, retry_after)
+        next_at = utcnow() + timedelta(seconds=delay)
+        self._settle(
+            job,
+            state=PENDING,
+            next_attempt_at=next_at,
+            locked_by=None,
+            locked_until=None,
+            last_error=message,
+        )
         return next_at
 
     def _finish(self, job: Job, *, state: JobState, error: str | None) -> None:
+        self._settle(
+            job, state=state, finished_at=utcnow(), locked_by=None, locked_until=None, last_error=error
+        )
+
+    def _settle(self, job: Job, **values: Any) -> None:
         """Only while we still hold the claim: a job whose lease ran out belongs to its new holder."""
-        with Session(self.engine) as session:
-            session.execute(
-                sa.update(Job)
-                .where(col(Job.id) == job.id, Job.locked_by == job.locked_by)
-                .values(
-                    state=state, finished_at=utcnow(), locked_by=None, locked_until=None, last_error=error
+        try:
+            with Session(self.engine) as session:
+                session.execute(
+                    sa.update(Job)
+                    .where(col(Job.id) == job.id, Job.locked_by == job.locked_by)
+                    .values(**values)
                 )
-            )
-            session.commit()
+                session.commit()
+        finally:
+            self._release(job)
 
     def retry_failed(self, job_ids: Sequence[int] | None = None) -> int:
         """Put parked jobs back in the queue (all of them, or the given ids)."""
@@ -293,6 +343,40 @@ def incident_backlog(session: Session, incident_id: int) -> dict[JobState, int]:
         .group_by(Job.state)
     ).all()
     return {JobState(state): count for state, count in rows}
+
+
+def absorb_followers(session: Session, job: Job) -> list[Job]:
+    """The pending jobs of `job`'s kind queued right behind it in its incident's lane (up to the first job
+    of another kind), marked done in the caller's transaction. The caller folds their work into `job`
+    (`replace_payload`) in that same transaction, so the two commit together or not at all.
+
+    Safe without row locks: a job behind a running one in its lane is never claimed."""
+    later = session.exec(
+        select(Job)
+        .where(
+            Job.incident_id == job.incident_id,
+            Job.lane == job.lane,
+            col(Job.id) > job.id,
+            col(Job.state).in_([PENDING, RUNNING]),
+        )
+        .order_by(col(Job.id))
+    ).all()
+    followers = list(takewhile(lambda other: other.kind == job.kind and other.state == PENDING, later))
+    for follower in followers:
+        follower.state = DONE
+        follower.finished_at = utcnow()
+        session.add(follower)
+    return followers
+
+
+def replace_payload(session: Session, job: Job, payload: dict[str, Any]) -> bool:
+    """Give a running job a new payload (in the caller's transaction) while we still hold it."""
+    result = session.execute(
+        sa.update(Job)
+        .where(col(Job.id) == job.id, Job.locked_by == job.locked_by, Job.state == RUNNING)
+        .values(payload=payload)
+    )
+    return result.rowcount == 1
 
 
 def lane_busy(session: Session, incident_id: int, lane: Lane, *, besides: int) -> bool:

@@ -1,7 +1,8 @@
 """The few Redis operations the bot needs, on a real Redis or on an embedded in-process store.
 
 Loop-guard keys, webhook de-duplication and the reconciler's leader lock all need the same three
-things: set-if-absent with a TTL, get-and-delete, and a lock. With no `REDIS_URL` the same code runs
+things: set-if-absent with a TTL, get-and-delete, and a lock; the shared Jira request budget needs a
+timeline of turns. With no `REDIS_URL` the same code runs
 on fakeredis (one process only), so the semantics are Redis's own, not a hand-written imitation.
 When a real Redis goes away the store logs a warning and answers as "nothing known" rather than
 crashing the bot: guards then err on the side of processing a change (which the changelog-id
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import redis
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class KeyValueStore:
@@ -98,6 +101,51 @@ class KeyValueStore:
                     pipe.execute()
             except redis.WatchError:
                 pass  # someone else took the expired lock meanwhile: theirs now
+
+    def next_turn(self, key: str, *, now: float, spacing: float, max_wait: float) -> tuple[bool, float]:
+        """Reserve a turn on a timeline every holder of the store shares, turns `spacing` seconds apart
+        (a generic cell rate algorithm: the key holds when the next turn is free).
+
+        Returns (True, seconds to wait for the turn reserved), or (False, seconds until the next free
+        turn) without reserving when that is more than `max_wait` away. With Redis gone there is no
+        timeline to share: (True, 0.0)."""
+
+        def reserve(free: float) -> tuple[float | None, tuple[bool, float]]:
+            start = max(free, now)
+            if start - now > max_wait:
+                return None, (False, start - now)
+            return start + spacing, (True, start - now)
+
+        return self._timeline(key, now, reserve, unavailable=(True, 0.0))
+
+    def hold_turns(self, key: str, *, now: float, until: float) -> None:
+        """Make no turn of the timeline free before `until` (a remote asked everyone to wait)."""
+        self._timeline(key, now, lambda free: (max(free, until), None), unavailable=None)
+
+    def _timeline(
+        self, key: str, now: float, change: Callable[[float], tuple[float | None, T]], *, unavailable: T
+    ) -> T:
+        """Read-modify-write the timeline under WATCH, retried when another holder wrote in between
+        (no Lua: the embedded store has none). The key lives until its last reserved turn."""
+        try:
+            with self._client.pipeline() as pipe:
+                while True:
+                    try:
+                        pipe.watch(key)
+                        free = float(pipe.get(key) or 0.0)
+                        value, result = change(free)
+                        if value is None:
+                            pipe.unwatch()
+                            return result
+                        pipe.multi()
+                        pipe.set(key, repr(value), px=max(1, int((value - now) * 1000)) + 1000)
+                        pipe.execute()
+                        return result
+                    except redis.WatchError:
+                        continue
+        except redis.RedisError as exc:
+            logger.warning("redis unavailable for %s: %s", key, exc)
+            return unavailable
 
     def ping(self) -> bool:
         try:

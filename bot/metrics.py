@@ -5,7 +5,9 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 JOB_RESULTS = Counter(
-    "bot_job_results_total", "Job runs by kind and outcome (done, retry, failed)", ["kind", "outcome"]
+    "bot_job_results_total",
+    "Job runs by kind and outcome (done, retry, throttled, failed)",
+    ["kind", "outcome"],
 )
 JOB_SECONDS = Histogram("bot_job_seconds", "Time spent running one job", ["kind"])
 JOB_BACKLOG = Gauge("bot_job_backlog", "Jobs not done, by state", ["state"])
@@ -19,4 +21,13 @@ WEBHOOK_DELIVERIES = Counter(
 RECONCILER_RUNS = Counter("bot_reconciler_runs_total", "Reconciler runs by outcome", ["outcome"])
 CHANGES_APPLIED = Counter(
     "bot_jira_changes_applied_total", "Jira changelog items applied, by door and field", ["door", "field"]
+)
+JIRA_CREDENTIALS_REFUSED = Gauge(
+    "bot_jira_credentials_refused",
+    "1 while Jira refuses the bot's credentials (HTTP 401) and the Jira lane waits, else 0",
+)
+RATE_LIMITED = Counter(
+    "bot_rate_limited_total",
+    "429s received, by target and reason (Jira's RateLimit-Reason, Slack's method)",
+    ["target", "reason"],
 )

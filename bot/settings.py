@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     jira_bot_account_id: str | None = None
     jira_webhook_secret: SecretStr | None = None
     jira_timeout_seconds: float = Field(default=10.0, gt=0)
+    jira_credentials_check_seconds: float = Field(default=60.0, gt=0)
+    jira_max_requests_per_second: float = Field(default=10.0, gt=0)
 
     enable_jira: bool = True
     enable_raid: bool = True
@@ -116,7 +118,7 @@ class Settings(BaseSettings):
 
     worker_threads: int = Field(default=4, ge=1, le=64)
     job_max_attempts: int = Field(default=12, ge=1)
-    job_lease_seconds: float = Field(default=120.0, gt=0)
+    job_lease_seconds: float = Field(default=12.0, gt=0)
     job_backoff_base_seconds: float = Field(default=1.0, gt=0)
     job_backoff_max_seconds: float = Field(default=300.0, gt=0)
 

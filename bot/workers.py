@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Protocol
 
-from bot.jobs import JobQueue, PermanentFailure, RetryLater
+from bot.jobs import JobQueue, PermanentFailure, RetryLater, Throttled
 from bot.logs import bound
 from bot.metrics import JOB_RESULTS, JOB_SECONDS
 from bot.models import Job
@@ -83,8 +83,10 @@ def _failed(queue: JobQueue, job: Job, exc: BaseException) -> None:
             exc,
         )
     else:
-        JOB_RESULTS.labels(kind=job.kind, outcome="retry").inc()
-        logger.warning(
+        throttled = isinstance(exc, Throttled)
+        JOB_RESULTS.labels(kind=job.kind, outcome="throttled" if throttled else "retry").inc()
+        logger.log(
+            logging.INFO if throttled else logging.WARNING,
             "job %s (%s) for incident %s will retry at %s: %s",
             job.id,
             job.kind,
@@ -95,15 +97,28 @@ def _failed(queue: JobQueue, job: Job, exc: BaseException) -> None:
 
 
 class WorkerPool:
-    """N threads claiming jobs; they sleep until woken by a commit or a short poll interval."""
+    """N threads claiming jobs; they sleep until woken by a commit or a short poll interval.
+
+    A heartbeat thread renews the leases of the jobs the pool is running, every quarter of the lease
+    unless told otherwise: a lease can then be short (a killed process's jobs are taken over within it)
+    while a job that really takes long keeps its claim for as long as it runs.
+    """
 
     def __init__(
-        self, queue: JobQueue, registry: HandlerRegistry, *, threads: int = 4, poll_interval: float = 0.5
+        self,
+        queue: JobQueue,
+        registry: HandlerRegistry,
+        *,
+        threads: int = 4,
+        poll_interval: float = 0.5,
+        heartbeat_interval: float | None = None,
     ) -> None:
         self.queue = queue
         self.registry = registry
         self.poll_interval = poll_interval
+        self.heartbeat_interval = heartbeat_interval or queue.lease.total_seconds() / 4
         self._stop = threading.Event()
+        self._stopped = threading.Event()
         self._prefix = f"{uuid.uuid4().hex[:8]}"
         self._threads = [
             threading.Thread(
@@ -111,10 +126,12 @@ class WorkerPool:
             )
             for n in range(threads)
         ]
+        self._heartbeat = threading.Thread(target=self._beat, name="worker-heartbeat", daemon=True)
 
     def start(self) -> None:
         for thread in self._threads:
             thread.start()
+        self._heartbeat.start()
 
     def stop(self, timeout: float = 8.0) -> None:
         """Stop claiming, let in-flight jobs finish within the timeout (their lease covers the rest)."""
@@ -123,6 +140,15 @@ class WorkerPool:
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        self._stopped.set()  # jobs still running past the timeout are left to lapse and be taken over
+        self._heartbeat.join(1.0)
+
+    def _beat(self) -> None:
+        while not self._stopped.wait(self.heartbeat_interval):
+            try:
+                self.queue.renew_leases()
+            except Exception:
+                logger.exception("could not renew the leases of running jobs; retrying at the next beat")
 
     def _loop(self, worker_id: str) -> None:
         while not self._stop.is_set():

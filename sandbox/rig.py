@@ -108,6 +108,7 @@ class Rig:
     def stop_bot(self, *, kill: bool = False, timeout: float = 15.0) -> int | None:
         if self.process is None:
             return None
+        connections = self.slack.connection_count
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
             try:
@@ -119,7 +120,8 @@ class Rig:
         self.process = None
         if self._log:
             self._log.close()
-        self.slack.wait_for(lambda: not self.slack.connected, timeout=10)
+        # its Socket Mode connection is gone (replicas started by `start_another_bot` keep theirs)
+        self.slack.wait_for(lambda: self.slack.connection_count < max(connections, 1), timeout=10)
         return code
 
     def start_another_bot(self, timeout: float = 30.0) -> subprocess.Popen[bytes]:

@@ -11,6 +11,7 @@ import logging
 import time
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from bot.jobs import PermanentFailure
@@ -48,11 +49,15 @@ class Directory:
             if user.email and self.ctx.jira is not None:
                 user.jira_account_id = self.ctx.jira.account_for_email(user.email)
             user.jira_checked_at = utcnow()
+            account = user.jira_account_id
             session.add(user)
-            session.commit()
-            if user.jira_account_id is None:
+            try:
+                session.commit()
+            except IntegrityError:  # another worker looked the same person up meanwhile: same answer
+                session.rollback()
+            if account is None:
                 logger.info("no Jira account found for Slack user %s", slack_id)
-            return user.jira_account_id
+            return account
 
     def slack_user(self, account_id: str) -> str | None:
         """The Slack user behind a Jira account: from JIRA_USER_MAP, else via the account's e-mail."""

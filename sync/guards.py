@@ -29,9 +29,16 @@ class BounceGuard:
     def __init__(self, kv: KeyValueStore) -> None:
         self.kv = kv
 
-    def expect(self, incident_id: int, field: str, value: object) -> None:
-        """Remember that Jira will report `field` = `value` because we wrote it."""
-        self.kv.set(bounce_key(incident_id, field, value), "1", ttl=BOUNCE_TTL_SECONDS)
+    def expect(self, incident_id: int, field: str, value: object) -> str:
+        """Remember that Jira will report `field` = `value` because we are writing it; returns the key."""
+        key = bounce_key(incident_id, field, value)
+        self.kv.set(key, "1", ttl=BOUNCE_TTL_SECONDS)
+        return key
+
+    def forget(self, keys: list[str]) -> None:
+        """Take the keys back: the write failed before Jira applied it, so no echo will come."""
+        for key in keys:
+            self.kv.delete(key)
 
     def is_echo(self, incident_id: int, field: str, value: object) -> bool:
         """True (once) when this change is the echo of our own write."""

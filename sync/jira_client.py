@@ -1,9 +1,11 @@
 """The narrow seam around the `jira` library: the handful of Jira calls the bot makes.
 
 The client is built lazily (the library calls `serverInfo` on construction, and a Jira outage must
-not stop the bot from starting) with `max_retries=0` and a timeout: retrying is the job queue's
-work, where it is durable and honours Retry-After. Every failure comes out as `RetryLater` (429, 503,
-5xx, connection errors, timeouts) or `PermanentFailure` (any other 4xx), with no secret in the text.
+not stop the bot from starting) with `max_retries=0` (the library would sleep on a 429 in the worker)
+and a timeout: retrying is the job queue's work, where it is durable and honours Retry-After. Every
+failure comes out as `RetryLater` (503, 5xx, connection errors, timeouts), `RateLimited` (a 429 with
+Retry-After), `CredentialsRefused` (401) or `PermanentFailure` (any other 4xx), with no secret in the
+text. Every request takes its turn in the budget all replicas share (`JIRA_MAX_REQUESTS_PER_SECOND`).
 """
 
 from __future__ import annotations
@@ -22,26 +24,51 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from jira import JIRA, JIRAError
 
-from bot.jobs import PermanentFailure, RetryLater
-from bot.metrics import SYNC_RESULTS
+from bot.budget import RequestBudget
+from bot.jobs import PermanentFailure, RetryLater, Throttled
+from bot.metrics import RATE_LIMITED, SYNC_RESULTS
 from bot.settings import Settings
 from sync.workflow import Transition, from_workflow_search
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 _ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]+-\d+|\d{4,}")
-# 401 too: an expired or rotating token is waited out (doctor says why), never a reason to drop changes.
-_RETRYABLE = {401, 408, 409, 425, 429, 500, 502, 503, 504}
+_RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+#: Jira Cloud's reason for a 429 that concerns one issue's writes; any other reason is site-wide
+PER_ISSUE_WRITE = "jira-per-issue-on-write"
+
+
+class RateLimited(Throttled):
+    """Jira answered 429 with a Retry-After: wait exactly that long, for the reason Jira gives."""
+
+    def __init__(self, message: str, *, retry_after: float, reason: str) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.reason = reason
+
+
+class Unanswered(RetryLater):
+    """Jira did not answer in time: unlike every other failure, the request may have been applied."""
+
+
+class CredentialsRefused(Throttled):
+    """Jira answered 401: the token expired or was revoked. Every call fails alike until someone renews
+    it, so this is waited out (the Jira lane pauses, see `sync/jira_auth.py`), never a reason to drop
+    changes or spend their attempts."""
 
 
 class JiraGateway:
     """Thread-safe, lazily connected access to one Jira site."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, budget: RequestBudget | None = None) -> None:
         if not settings.jira_url:
             raise ValueError("JIRA_URL is not set")
         self.settings = settings
         self.url = settings.jira_url
+        self.budget = budget
+        #: told of every 401 with what was refused (the composition root sets it)
+        self.on_credentials_refused: Callable[[str], None] | None = None
         self._client: JIRA | None = None
         self._lock = threading.Lock()
         self._workflows: dict[tuple[str, str], tuple[float, list[Transition] | None]] = {}
@@ -62,13 +89,28 @@ class JiraGateway:
         else:
             token = settings.jira_api_token.get_secret_value() if settings.jira_api_token else ""
             auth = {"basic_auth": (settings.jira_user or "", token)}
-        with translate_errors("connect"):
+        if self.budget is not None:  # the library asks serverInfo on construction: a request too
+            self.budget.spend()
+        with translate_errors("connect", credentials_wait=settings.jira_credentials_check_seconds):
             return JIRA(server=self.url, max_retries=0, timeout=settings.jira_timeout_seconds, **auth)
 
     def call(self, what: str, fn: Callable[[JIRA], T]) -> T:
-        """Run one library call, translating its failures for the job queue."""
-        with translate_errors(what):
-            return fn(self.client())
+        """Run one library call in its turn of the shared budget, translating its failures for the job
+        queue; a site-wide 429 holds the budget for everyone, a 401 is reported."""
+        try:
+            with translate_errors(what, credentials_wait=self.settings.jira_credentials_check_seconds):
+                jira = self.client()  # connecting first: its own request takes its own turn
+                if self.budget is not None:
+                    self.budget.spend()
+                return fn(jira)
+        except RateLimited as exc:
+            if self.budget is not None and exc.reason != PER_ISSUE_WRITE:
+                self.budget.hold(exc.retry_after or 0.0)
+            raise
+        except CredentialsRefused:
+            if self.on_credentials_refused is not None:
+                self.on_credentials_refused(_ISSUE_KEY.sub("{key}", what))
+            raise
 
     def browse_url(self, key: str) -> str:
         return f"{self.url}/browse/{key}"
@@ -255,29 +297,47 @@ class JiraGateway:
 
 
 @contextmanager
-def translate_errors(what: str) -> Iterator[None]:
-    """Map library and transport errors onto the queue's RetryLater / PermanentFailure."""
+def translate_errors(what: str, *, credentials_wait: float = 60.0) -> Iterator[None]:
+    """Map library and transport errors onto the queue's RetryLater / PermanentFailure; a 401 is
+    `CredentialsRefused`, waited out `credentials_wait` seconds at a time."""
     kind = _ISSUE_KEY.sub("{key}", what)
     try:
         yield
     except JIRAError as exc:
         status = exc.status_code or 0
         detail = f"Jira {what} failed: HTTP {status} {_brief(exc.text)}"
+        if status == 401:
+            SYNC_RESULTS.labels(target="jira", kind=kind, outcome="unauthorized").inc()
+            raise CredentialsRefused(
+                f"Jira refused the bot's credentials (HTTP 401 on {what}): renew JIRA_API_TOKEN / JIRA_PAT",
+                retry_after=credentials_wait,
+            ) from None
+        retry_after = _retry_after(exc.response)
+        if status == 429 and retry_after is not None:
+            reason = _header(exc.response, "RateLimit-Reason") or ""
+            SYNC_RESULTS.labels(target="jira", kind=kind, outcome="throttled").inc()
+            RATE_LIMITED.labels(target="jira", reason=reason or "unspecified").inc()
+            raise RateLimited(detail, retry_after=retry_after, reason=reason) from None
         if status in _RETRYABLE or status == 0:
             SYNC_RESULTS.labels(target="jira", kind=kind, outcome="retry").inc()
-            raise RetryLater(detail, retry_after=_retry_after(exc.response)) from None
+            raise RetryLater(detail, retry_after=retry_after) from None
         SYNC_RESULTS.labels(target="jira", kind=kind, outcome="refused").inc()
         raise PermanentFailure(detail) from None
+    except requests.Timeout as exc:
+        SYNC_RESULTS.labels(target="jira", kind=kind, outcome="retry").inc()
+        raise Unanswered(f"Jira {what} failed: {type(exc).__name__} (no answer in time)") from None
     except (requests.RequestException, ValueError) as exc:  # transport trouble, or a non-JSON answer
         SYNC_RESULTS.labels(target="jira", kind=kind, outcome="retry").inc()
         raise RetryLater(f"Jira {what} failed: {type(exc).__name__} (Jira unreachable)") from None
     SYNC_RESULTS.labels(target="jira", kind=kind, outcome="ok").inc()
 
 
+def _header(response: requests.Response | None, name: str) -> str | None:
+    return response.headers.get(name) if response is not None else None
+
+
 def _retry_after(response: requests.Response | None) -> float | None:
-    if response is None:
-        return None
-    value = response.headers.get("Retry-After")
+    value = _header(response, "Retry-After")
     try:
         return float(value) if value is not None else None
     except ValueError:

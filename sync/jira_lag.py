@@ -1,8 +1,8 @@
 """Telling the incident channel, once, that Jira is lagging, and once again when it has caught up.
 
-Wraps every Jira job handler: a transient failure marks the incident as lagging (one message), the
-last queued Jira job of the incident succeeding clears it (one message), and a change Jira refuses
-outright is explained in the channel instead of vanishing into a log.
+Wraps every Jira job handler: a transient failure (other than a short 429) marks the incident as
+lagging (one message), the last queued Jira job of the incident succeeding clears it (one message),
+and a change Jira refuses outright is explained in the channel instead of vanishing into a log.
 """
 
 from __future__ import annotations
@@ -10,14 +10,22 @@ from __future__ import annotations
 import logging
 
 from bot.enums import Lane
-from bot.jobs import PermanentFailure, RetryLater, lane_busy
+from bot.jobs import PermanentFailure, RetryLater, Throttled, lane_busy
 from bot.models import Job
 from bot.workers import Handler
 from sync.context import SyncContext, load
+from sync.jira_client import CredentialsRefused
 from sync.outbox import post_later
 from views import messages
 
 logger = logging.getLogger(__name__)
+
+
+def _brief_pause(exc: RetryLater) -> bool:
+    """Waiting less than a minute for a 429's Retry-After or a turn of the request budget is pacing, not
+    Jira lagging: no notice. (Refused credentials are a lag: the channel hears of them.)"""
+    pacing = isinstance(exc, Throttled) and not isinstance(exc, CredentialsRefused)
+    return pacing and (exc.retry_after or 0) < 60
 
 
 class LagNotices:
@@ -29,7 +37,8 @@ class LagNotices:
             try:
                 handler(job)
             except RetryLater as exc:
-                self._lagging(job, str(exc))
+                if not _brief_pause(exc):
+                    self._lagging(job, str(exc))
                 raise
             except PermanentFailure as exc:
                 self._refused(job, str(exc))

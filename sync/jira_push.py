@@ -4,25 +4,33 @@ Title, description and priority go in one edit; the commander becomes the assign
 found by e-mail or JIRA_USER_MAP; none found leaves the ticket unassigned and the channel is told
 once); the status is reached hop by hop along the shortest path of the issue's workflow. Before each
 write the value Jira will report back is registered with the bounce guard, including each
-intermediate status of a multi-hop path. Statuses, the priority field and its values, and which fields
-go to Jira at all come from the site's `JiraMapping`.
+intermediate status of a multi-hop path (taken back if the write fails). Statuses, the priority field
+and its values, and which fields go to Jira at all come from the site's `JiraMapping`.
+
+Pushes queued behind the running one are folded into it (after a Jira outage, the whole backlog of an
+incident): the fewest requests that reach the same end state, one edit with each field's latest value,
+the assignee once, the status straight to its final target.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot import incidents
+from bot import incidents, jobs
 from bot.enums import Source, Status, UpdateKind
+from bot.jobs import PermanentFailure, RetryLater
 from bot.logs import bind
 from bot.models import Incident, IncidentUpdate, JiraTicket, Job
 from sync.changelog import lock_ticket
 from sync.context import SyncContext, load
 from sync.directory import Directory
 from sync.guards import BounceGuard
+from sync.jira_client import Unanswered
 from sync.jira_fields import description
 from sync.jira_handlers import JiraHandlers
 from sync.jira_mapping import JiraMapping
@@ -46,19 +54,20 @@ class ChangePusher(JiraHandlers):
         self.statuses = mapping.statuses
 
     def __call__(self, job: Job) -> None:
+        payload = self._coalesce(job)
         with self.ctx.session() as session:
             incident = load(session, job.incident_id)
             ticket = incidents.ticket(session, incident.id)
-            overtaken = _changed_in_jira_since(session, incident.id, job.payload.get("update_id") or 0)
+            overtaken = _overtaken(session, incident.id, payload)
         if ticket is None:
             return  # the ticket is created from the incident's current state, which includes this change
         bind(jira=ticket.key)
         changes: dict[str, list[Any]] = {
             name: change
-            for name, change in self.mapping.directions.pushed(job.payload["changes"]).items()
+            for name, change in self.mapping.directions.pushed(payload["changes"]).items()
             if name not in overtaken
         }
-        if overtaken & set(job.payload["changes"]):
+        if overtaken:
             logger.info("incident %s: not pushing %s: changed in Jira since", incident.id, sorted(overtaken))
         written = self._fields(incident, ticket, changes)
         if "commander_id" in changes:
@@ -69,6 +78,23 @@ class ChangePusher(JiraHandlers):
                 "status", self._status(incident, ticket, Status(changes["status"][1])), self.statuses
             )
         self._remember(ticket, values)
+
+    def _coalesce(self, job: Job) -> dict[str, Any]:
+        """Fold the pushes queued right behind this one into it (after an outage, all of them), so they
+        go as one: the latest value of each field, the status straight to its final target."""
+        with self.ctx.session() as session:
+            followers = jobs.absorb_followers(session, job)
+            if not followers:
+                return job.payload
+            payload = merged([job.payload, *(follower.payload for follower in followers)])
+            if not jobs.replace_payload(session, job, payload):
+                return job.payload  # no longer ours: its new holder does the folding
+            session.commit()
+        logger.info(
+            "incident %s: %d queued push(es) folded into job %s", job.incident_id, len(followers), job.id
+        )
+        job.payload = payload
+        return payload
 
     def _remember(self, ticket: JiraTicket, values: dict[str, Any]) -> None:
         """Keep what the ticket now holds, for the fields no changelog has been read for since the push
@@ -102,9 +128,9 @@ class ChangePusher(JiraHandlers):
             expected[priority.field] = priority.value(changes["priority"][1])
         if not fields:
             return {}
-        for field, value in expected.items():
-            self.guard.expect(incident.id, field, value)
-        self.jira.update_fields(ticket.key, fields)
+        keys = [self.guard.expect(incident.id, field, value) for field, value in expected.items()]
+        with self._unless_applied(keys):
+            self.jira.update_fields(ticket.key, fields)
         return {name: changes[name][1] for name in ("title", "description", "priority") if name in changes}
 
     def _assignee(self, incident: Incident, ticket: JiraTicket, commander: str | None) -> str | None:
@@ -114,8 +140,8 @@ class ChangePusher(JiraHandlers):
         if commander and account is None:
             logger.info("incident %s: commander %s has no Jira account; unassigned", incident.id, commander)
             self.directory.report_unmatched(incident, commander, ticket.key)
-        self.guard.expect(incident.id, "assignee", account)
-        self.jira.assign(ticket.key, account)
+        with self._unless_applied([self.guard.expect(incident.id, "assignee", account)]):
+            self.jira.assign(ticket.key, account)
         return commander if account else None
 
     def _status(self, incident: Incident, ticket: JiraTicket, status: Status) -> str:
@@ -151,8 +177,19 @@ class ChangePusher(JiraHandlers):
         return current
 
     def _take(self, incident: Incident, ticket: JiraTicket, hop: Transition) -> None:
-        self.guard.expect(incident.id, "status", hop.target)
-        self.jira.transition(ticket.key, hop.id)
+        with self._unless_applied([self.guard.expect(incident.id, "status", hop.target)]):
+            self.jira.transition(ticket.key, hop.id)
+
+    @contextmanager
+    def _unless_applied(self, keys: list[str]) -> Iterator[None]:
+        """Bounce keys stand only for what Jira applied: a write that failed (but one left unanswered,
+        which Jira may have applied) takes its keys back."""
+        try:
+            yield
+        except (RetryLater, PermanentFailure) as exc:
+            if not isinstance(exc, Unanswered):
+                self.guard.forget(keys)
+            raise
 
     def _report_unreachable(self, incident: Incident, ticket: JiraTicket, target: str) -> None:
         logger.warning("incident %s: Jira %s has no path to status %s", incident.id, ticket.key, target)
@@ -160,6 +197,36 @@ class ChangePusher(JiraHandlers):
             with self.ctx.session() as session:
                 post_later(session, incident, messages.jira_unreachable_status(ticket.key, target))
                 session.commit()
+
+
+def merged(payloads: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several pushes as one: each field from its first old value to its last new one, remembering which
+    Slack update set that last value (whether Jira changed the field since is judged from there)."""
+    changes: dict[str, list[Any]] = {}
+    sources: dict[str, int] = {}
+    for payload in payloads:
+        for name, (old, new) in payload["changes"].items():
+            changes[name] = [changes[name][0] if name in changes else old, new]
+            sources[name] = _source(payload, name)
+    return {"changes": changes, "update_id": payloads[-1].get("update_id"), "sources": sources}
+
+
+def _source(payload: dict[str, Any], name: str) -> int:
+    """The Slack update that set this field's value in the payload."""
+    return (payload.get("sources") or {}).get(name) or payload.get("update_id") or 0
+
+
+def _overtaken(session: Session, incident_id: int, payload: dict[str, Any]) -> set[str]:
+    """The payload's fields that Jira changed after the Slack update that set their value."""
+    since: dict[int, set[str]] = {}
+    overtaken = set()
+    for name in payload["changes"]:
+        source = _source(payload, name)
+        if source not in since:
+            since[source] = _changed_in_jira_since(session, incident_id, source)
+        if name in since[source]:
+            overtaken.add(name)
+    return overtaken
 
 
 def _changed_in_jira_since(session: Session, incident_id: int, update_id: int) -> set[str]:

@@ -34,6 +34,7 @@ class Kind(StrEnum):
     CREATE_CHANNEL = "slack.create_channel"
     REFRESH_ANNOUNCEMENT = "slack.refresh_announcement"
     POST = "slack.post"
+    ANNOUNCE = "slack.announce"
     ARCHIVE_CHANNEL = "slack.archive_channel"
     NOTIFY_REPORTER = "slack.notify_reporter"
     BOOKMARK = "slack.bookmark"
@@ -69,6 +70,11 @@ def _reminder_job(session: Session, kind: Kind, event: ReminderDue | ReminderSno
         incident_id=event.incident.id,
         payload={"reminder_id": event.reminder.id},
     )
+
+
+def announce_later(session: Session, channel: str, text: str) -> None:
+    """Queue a message about the bot itself (no incident) for a channel, e.g. the announcements."""
+    enqueue(session, Kind.ANNOUNCE, lane=Lane.SLACK, payload={"channel": channel, "text": text})
 
 
 class Outbox:

@@ -1,4 +1,9 @@
-"""Slack Web API failures translated for the job queue: rate limits and outages retry, the rest park."""
+"""Slack Web API failures translated for the job queue: rate limits and outages retry, the rest park.
+
+A `ratelimited` answer (429 with Retry-After) is `Throttled`: the job, and so its incident's lane, waits
+exactly that long, not a growing backoff. slack_sdk's client only retries connection errors by default
+(no rate-limit retry handler is installed), so no worker thread ever sleeps through a Retry-After.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.jobs import PermanentFailure, RetryLater
-from bot.metrics import SYNC_RESULTS
+from bot.jobs import PermanentFailure, RetryLater, Throttled
+from bot.metrics import RATE_LIMITED, SYNC_RESULTS
 
 _TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
@@ -39,9 +44,14 @@ def slack_call(what: str, *, tolerate: frozenset[str] | set[str] = frozenset()) 
             SYNC_RESULTS.labels(target="slack", kind=what, outcome="ok").inc()
             return
         status = exc.response.status_code if exc.response is not None else 0
+        retry_after = _retry_after(exc)
+        if (status == 429 or code == "ratelimited") and retry_after is not None:
+            SYNC_RESULTS.labels(target="slack", kind=what, outcome="throttled").inc()
+            RATE_LIMITED.labels(target="slack", reason=what).inc()
+            raise Throttled(f"Slack {what}: {code or status}", retry_after=retry_after) from None
         if status == 429 or status >= 500 or code in _TRANSIENT_ERRORS:
             SYNC_RESULTS.labels(target="slack", kind=what, outcome="retry").inc()
-            raise RetryLater(f"Slack {what}: {code or status}", retry_after=_retry_after(exc)) from None
+            raise RetryLater(f"Slack {what}: {code or status}", retry_after=retry_after) from None
         SYNC_RESULTS.labels(target="slack", kind=what, outcome="refused").inc()
         raise PermanentFailure(f"Slack {what}: {code or status}") from None
     except (SlackClientError, OSError) as exc:

@@ -67,6 +67,13 @@ class SlackUpdates:
         if outcome.tolerated:
             logger.info("message for incident %s not posted: channel %s is archived", incident.id, channel)
 
+    def announce(self, job: Job) -> None:
+        """Post a message about the bot itself (no incident) to the channel it names."""
+        with slack_call("chat.postMessage"):
+            self.ctx.slack.chat_postMessage(
+                channel=job.payload["channel"], text=job.payload["text"], unfurl_links=False
+            )
+
     def notify_reporter(self, job: Job) -> None:
         """P4–P5: tell the reporter by DM where their incident is tracked."""
         with self.ctx.session() as session:

@@ -177,6 +177,21 @@ def jira_assignee_unmatched(key: str, old: str | None, new: str | None, who: str
     )
 
 
+def jira_credentials_refused(what: str, check_seconds: float) -> str:
+    """For the announcements channel, once, when Jira starts answering 401."""
+    return (
+        f":rotating_light: Jira refused the bot's credentials (HTTP 401 on {escape(what)}): renew "
+        "JIRA_API_TOKEN / JIRA_PAT. Changes for Jira stay queued, in order, and are sent once Jira accepts "
+        f"the credentials again (checked every {check_seconds:g} s)."
+    )
+
+
+def jira_credentials_accepted(waiting: int) -> str:
+    """For the announcements channel, once, when the credentials work again."""
+    queued = f"the {waiting} queued Jira changes are" if waiting != 1 else "the queued Jira change is"
+    return f":white_check_mark: Jira accepts the bot's credentials again: {queued} being sent, in order."
+
+
 def jira_unreachable_status(key: str, status: str) -> str:
     return (
         f":warning: Jira {key} could not be moved to *{escape(status)}*: its workflow has no path there. "

@@ -240,6 +240,16 @@ class JiraEmulator:
         """How many 429s `rate_limit` and `throttle_issue_writes` have sent (not reset by `clear_faults`)."""
         return self.limits.refused
 
+    def refuse_credentials(self, seconds: float | None = 5.0, account_id: str | None = None) -> None:
+        """Answer 401 to every request made with the account's credentials (default: the bot's), as Jira
+        does once an API token or PAT has expired or been revoked, for `seconds` (None: until
+        `accept_credentials` or `clear_faults`). Anonymous `serverInfo` still answers."""
+        self.faults.refuse_credentials(account_id or self.bot_account_id, seconds)
+
+    def accept_credentials(self, account_id: str | None = None) -> None:
+        """End `refuse_credentials` for the account (default: the bot's) now."""
+        self.faults.accept_credentials(account_id or self.bot_account_id)
+
     def refuse_connections(self, seconds: float | None = 5.0) -> None:
         """Close the listening socket (and open connections); reopen on the same port after `seconds`."""
         with self._refuse_lock:

@@ -1,4 +1,4 @@
-"""Timed fault injection for the REST side: forced error statuses and added latency.
+"""Timed fault injection for the REST side: forced error statuses, added latency, refused credentials.
 
 Tests use these to prove the bot keeps changes and retries (honouring `Retry-After`) while Jira is
 down or slow. Refused connections need the listening socket and live in the emulator itself.
@@ -27,6 +27,7 @@ class Faults:
         self._lock = threading.Lock()
         self._failure: Failure | None = None
         self._latency: tuple[float, float | None] | None = None
+        self._refused: dict[str, float | None] = {}  # account id -> until (None: until cleared)
 
     @staticmethod
     def _deadline(seconds: float | None) -> float | None:
@@ -46,11 +47,28 @@ class Faults:
         with self._lock:
             self._latency = (seconds, self._deadline(duration))
 
+    def refuse_credentials(self, account_id: str, seconds: float | None) -> None:
+        """Treat the account's credentials as expired or revoked for `seconds`."""
+        with self._lock:
+            self._refused[account_id] = self._deadline(seconds)
+
+    def accept_credentials(self, account_id: str) -> None:
+        with self._lock:
+            self._refused.pop(account_id, None)
+
+    def credentials_refused(self, account_id: str) -> bool:
+        """Whether the account's credentials are refused right now."""
+        with self._lock:
+            if account_id in self._refused and not self._alive(self._refused[account_id]):
+                del self._refused[account_id]
+            return account_id in self._refused
+
     def clear(self) -> None:
         """Remove all REST faults now."""
         with self._lock:
             self._failure = None
             self._latency = None
+            self._refused.clear()
 
     def failure(self) -> Failure | None:
         """The failure to answer with right now, if any."""

@@ -70,7 +70,12 @@ class Api:
         self.routes = Routes(state)
 
     def authenticate(self, header: str | None) -> str | None:
-        """The account behind an Authorization header (Basic e-mail/token, or Bearer PAT)."""
+        """The account behind an Authorization header (Basic e-mail/token, or Bearer PAT), unless its
+        credentials are refused (expired or revoked) for now."""
+        account = self._account(header)
+        return None if account is None or self.faults.credentials_refused(account) else account
+
+    def _account(self, header: str | None) -> str | None:
         if not header:
             return None
         scheme, _, credentials = header.partition(" ")

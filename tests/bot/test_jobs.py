@@ -14,7 +14,16 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.events import EventBus
-from bot.jobs import Backoff, JobQueue, PermanentFailure, RetryLater, Wakeup, enqueue
+from bot.jobs import (
+    Backoff,
+    JobQueue,
+    PermanentFailure,
+    RetryLater,
+    Wakeup,
+    absorb_followers,
+    enqueue,
+    replace_payload,
+)
 from bot.models import Job, utcnow
 from bot.uow import UnitOfWork
 from bot.workers import HandlerRegistry, WorkerPool, run_one
@@ -198,6 +207,94 @@ def test_expired_lease_is_claimed_again(engine) -> None:
     assert queue.claim("other") is None
     job = wait_until(lambda: queue.claim("other"), timeout=5)
     assert job.id == job_id and job.attempts == 2
+
+
+def test_a_running_job_keeps_its_short_lease_while_its_pool_beats(engine) -> None:
+    queue = JobQueue(engine, wakeup=Wakeup(), lease_seconds=0.6)
+    other = JobQueue(engine, wakeup=Wakeup(), lease_seconds=0.6)  # another process on the same database
+    started, finish = threading.Event(), threading.Event()
+    registry = HandlerRegistry()
+    registry.register("slow", lambda job: (started.set(), finish.wait(10)))
+    [job_id] = add_jobs(engine, [("slow", 1, "slack")])
+    pool = WorkerPool(queue, registry, threads=1, poll_interval=0.02, heartbeat_interval=0.1)
+    pool.start()
+    try:
+        assert started.wait(5)
+        deadline = time.monotonic() + 2.0  # three leases and more
+        while time.monotonic() < deadline:
+            assert other.claim("other-process") is None, "a beating holder's job was taken over"
+            time.sleep(0.05)
+        finish.set()
+        wait_until(lambda: states(engine)[job_id] == "done")
+    finally:
+        finish.set()
+        pool.stop()
+    with Session(engine) as session:
+        assert session.get(Job, job_id).attempts == 1
+
+
+def test_a_job_finished_after_its_lease_was_taken_over_is_recorded_once(engine) -> None:
+    stalled = JobQueue(engine, wakeup=Wakeup(), lease_seconds=0.2)  # a holder that stopped beating
+    taker = JobQueue(engine, wakeup=Wakeup(), lease_seconds=30)
+    [job_id] = add_jobs(engine, [("push", 1, "jira")])
+    job = stalled.claim("stalled")
+    taken = wait_until(lambda: taker.claim("taker"), timeout=5)
+    assert taken.id == job.id == job_id
+    stalled.complete(job)  # the old holder wakes up and finishes: it no longer holds the job
+    assert stalled.renew_leases() == 0
+    assert states(engine)[job_id] == "running"
+    stalled.fail(job, RetryLater("late"))
+    with Session(engine) as session:
+        row = session.get(Job, job_id)
+        assert (row.state, row.locked_by, row.last_error) == ("running", "taker", None)
+    taker.complete(taken)
+    assert states(engine)[job_id] == "done"
+
+
+def test_a_job_absorbs_the_same_kind_queued_right_behind_it_in_its_lane_only(engine) -> None:
+    queue = JobQueue(engine, wakeup=Wakeup())
+    ids = add_jobs(
+        engine,
+        [
+            ("push", 1, "jira"),
+            ("push", 1, "jira"),
+            ("push", 1, "slack"),  # another lane
+            ("push", 2, "jira"),  # another incident
+            ("push", 1, "jira"),
+            ("timeline", 1, "jira"),  # another kind: what comes after it keeps its place
+            ("push", 1, "jira"),
+        ],
+    )
+    job = queue.claim("w")
+    assert job.id == ids[0]
+    with Session(engine) as session:
+        absorbed = absorb_followers(session, job)
+        assert [j.id for j in absorbed] == [ids[1], ids[4]]
+        assert replace_payload(session, job, {"n": "merged"})
+        session.commit()
+    assert [s for _, s in sorted(states(engine).items())] == [
+        "running",
+        "done",
+        "pending",
+        "pending",
+        "done",
+        "pending",
+        "pending",
+    ]
+    with Session(engine) as session:
+        assert session.get(Job, job.id).payload == {"n": "merged"}
+
+
+def test_a_job_whose_lease_was_taken_over_absorbs_nothing(engine) -> None:
+    stalled = JobQueue(engine, wakeup=Wakeup(), lease_seconds=0.2)
+    taker = JobQueue(engine, wakeup=Wakeup(), lease_seconds=30)
+    first, second = add_jobs(engine, [("push", 1, "jira"), ("push", 1, "jira")])
+    job = stalled.claim("stalled")
+    wait_until(lambda: taker.claim("taker"), timeout=5)
+    with Session(engine) as session:
+        assert absorb_followers(session, job)
+        assert not replace_payload(session, job, {"n": "merged"})  # the caller then does not commit
+    assert states(engine) == {first: "running", second: "pending"}
 
 
 WORKER_SCRIPT = Path(__file__).with_name("job_worker_process.py")

@@ -74,4 +74,24 @@ def test_unreachable_redis_degrades_instead_of_crashing(caplog) -> None:
     assert store.set("k", "v", ttl=1, only_if_absent=True) is False
     with store.lock("x", ttl=1) as held:
         assert not held
+    assert store.next_turn("t", now=0.0, spacing=1.0, max_wait=0.0) == (True, 0.0), "no budget to share"
     assert "redis unavailable" in caplog.text
+
+
+def test_turns_on_a_timeline_are_spaced_and_never_reserved_too_far(kv) -> None:
+    k = key()
+    now = time.time()
+    turns = [kv.next_turn(k, now=now, spacing=0.25, max_wait=0.6) for _ in range(4)]
+    assert turns == [(True, 0.0), (True, 0.25), (True, 0.5), (False, 0.75)], "too far: not reserved"
+    assert kv.next_turn(k, now=now + 0.5, spacing=0.25, max_wait=0.6) == (True, 0.25)
+    assert kv.next_turn(k, now=now + 10, spacing=0.25, max_wait=0.0) == (True, 0.0), "idle time is not saved"
+
+
+def test_held_turns_wait_for_everyone(kv) -> None:
+    k = key()
+    now = time.time()
+    kv.hold_turns(k, now=now, until=now + 5)
+    assert kv.next_turn(k, now=now + 1, spacing=0.1, max_wait=1.0) == (False, 4.0)
+    assert kv.next_turn(k, now=now + 4.5, spacing=0.1, max_wait=1.0) == (True, 0.5)
+    kv.hold_turns(k, now=now + 4.5, until=now + 4.6)  # an earlier hold never frees reserved turns
+    assert kv.next_turn(k, now=now + 4.5, spacing=0.1, max_wait=1.0) == (True, pytest.approx(0.6))

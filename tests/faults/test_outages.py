@@ -37,13 +37,15 @@ def test_jira_down_during_a_burst_of_50_changes_loses_and_repeats_nothing(harnes
             for h in harness.jira.issue(key)["changelog"]
             if h["items"][0]["field"] == "summary"
         ]
-        assert history == titles[incident.id], f"{key} received its changes out of order or not all"
+        in_order = [title for title in titles[incident.id] if title in history]
+        assert history == in_order and history[-1] == titles[incident.id][-1], f"{key}: order or end lost"
         accepted = [
             r["json"]["fields"]["summary"]
             for r in harness.jira.requests_to("PUT", f"/rest/api/2/issue/{key}")
             if r["path"].endswith(key) and r["status"] == 204
         ]
-        assert accepted == titles[incident.id], f"{key}: a change was sent twice or skipped"
+        assert accepted == history, f"{key}: a change was sent twice"
+        assert len(accepted) <= 4, f"{key}: each outage's backlog goes as one edit, not one per change"
         texts = harness.channel_texts(incident)
         assert sum("Jira is not answering" in t for t in texts) == 1
         assert sum("Jira has caught up" in t for t in texts) == 1

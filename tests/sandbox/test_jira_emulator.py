@@ -431,6 +431,32 @@ def test_refuse_connections_then_reopens_on_the_same_port(emu: JiraEmulator, jir
     assert _works(jira)
 
 
+def test_refuse_credentials_answers_401_to_that_account_for_a_while(emu: JiraEmulator, jira: JIRA) -> None:
+    alice = JIRA(
+        server=emu.url, basic_auth=("alice@example.com", "acc-alice-token"), max_retries=0, timeout=5
+    )
+    bearer = JIRA(server=emu.url, token_auth="dc-pat", max_retries=0, timeout=5)
+    emu.refuse_credentials(seconds=0.5)
+    for client in (jira, bearer):
+        with pytest.raises(JIRAError) as refused:
+            client.myself()
+        assert refused.value.status_code == 401 and "not authenticated" in refused.value.text
+    assert jira.server_info()["deploymentType"] == "Cloud", "serverInfo answers anonymously"
+    assert alice.myself()["accountId"] == "acc-alice", "only the bot's credentials are refused"
+    assert [r["status"] for r in emu.requests_to("GET", "/rest/api/2/myself")] == [401, 401, 200]
+    assert emu.wait_for(lambda: _works(jira), timeout=3), "accepted again once the time is up"
+    emu.refuse_credentials(seconds=None, account_id="acc-alice")
+    with pytest.raises(JIRAError):
+        alice.myself()
+    assert _works(jira)
+    emu.accept_credentials("acc-alice")
+    assert alice.myself()["accountId"] == "acc-alice"
+    emu.refuse_credentials(seconds=None)
+    assert not _works(jira)
+    emu.clear_faults()
+    assert _works(jira)
+
+
 def test_latency(emu: JiraEmulator, jira: JIRA) -> None:
     emu.add_latency(seconds=0.2, duration=5)
     started = time.monotonic()

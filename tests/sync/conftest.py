@@ -153,6 +153,7 @@ def harness_settings(
         responders_group=["U0CAROL"],
         job_backoff_base_seconds=0.05,
         job_backoff_max_seconds=0.2,
+        jira_max_requests_per_second=1000,  # tests of the budget itself set theirs
     )
     values.update(extra)
     return load_settings(**values)
