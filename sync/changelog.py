@@ -158,9 +158,7 @@ class ChangelogProcessor:
         author = as_dict(history.get("author"))
         own = self._own(author)
         synced = self.mapping.directions.synced
-        mapped = _last_per_field(
-            c for c in (self._map(i, resolve=not own) for i in items) if c and synced(c.incident_field)
-        )
+        mapped = _last_per_field(c for c in (self._map(i) for i in items) if c and synced(c.incident_field))
         with self.ctx.session() as session:
             lock_ticket(session, ticket_id)
             ticket = session.get(JiraTicket, ticket_id)
@@ -254,11 +252,9 @@ class ChangelogProcessor:
         origin = incidents.last_change_source(run.session, run.incident.id, change.incident_field)
         if origin is None or origin[0] is not Source.JIRA:
             return False
-        if change.incident_field == "commander_id" and change.value is None:
-            change.value = self.directory.slack_user(change.echo_value)
-        return change.value is not None
+        return change.value is not None  # an assignee with no Slack user cannot be given back
 
-    def _map(self, item: dict[str, Any], *, resolve: bool = True) -> Change | None:
+    def _map(self, item: dict[str, Any]) -> Change | None:
         """Jira item → incident field (status, the configured priority field, summary, description,
         assignee); anything else (Jira's own priority when it is not the configured one, Story Points,
         …) maps to nothing. An assignee with no Slack user maps to a commander of None."""
@@ -295,7 +291,7 @@ class ChangelogProcessor:
             account = _account(item.get("to")) or _account(item.get("tmpToAccountId"))
             if account is None:
                 return None  # unassigned: the commander stays
-            slack_id = self.directory.slack_user(account) if resolve else None
+            slack_id = self.directory.slack_user(account)  # before the ticket's lock: it may write
             return Change("commander_id", "assignee", "Assignee", slack_id, from_text, to_text, account)
         return None
 
