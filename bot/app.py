@@ -33,6 +33,7 @@ from sync.context import SyncContext
 from sync.directory import Directory
 from sync.guards import BounceGuard
 from sync.jira_client import JiraGateway
+from sync.jira_comments import CommentApplier, CommentFeed, CommentProcessor
 from sync.jira_lag import LagNotices
 from sync.jira_push import ChangePusher
 from sync.jira_ticket import TicketCreation, bookmark
@@ -221,7 +222,9 @@ def _wire_jira(
     processor = ChangelogProcessor(ctx, directory, guard)
     registry.register(Kind.APPLY_WEBHOOK, WebhookApplier(ctx, processor))
     routes.append(WebhookIntake(ctx).route())
-    reconciler = Reconciler(ctx, processor)
+    comments = CommentProcessor(ctx, bot_account=lambda: processor.bot_account)
+    registry.register(Kind.APPLY_COMMENT, CommentApplier(ctx, comments))
+    reconciler = Reconciler(ctx, processor, comments=CommentFeed(ctx, comments))
     periodic.append(Periodic("reconciler", ctx.settings.reconcile_interval_seconds, reconciler.run_scheduled))
     return lambda: str(reconciler.run())
 

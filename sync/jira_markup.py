@@ -20,13 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sync.postmortem_render import link_text, wiki
+from views.conversation import JOINER, disarm
+from views.conversation import slack_text as escape
+
+__all__ = ["JOINER", "MAX_INPUT", "Converted", "jira_to_slack", "slack_to_jira"]
 
 #: Jira text read before converting: enough for a 3,000-character message, and a bound on the work.
 MAX_INPUT = 6_000
-JOINER = "\u2060"  # WORD JOINER: `@\u2060channel` reads as @channel and notifies no one
 
 _URL = re.compile(r"(?:https?://|mailto:)[^\s<>|\[\]]+")
-_BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 _HEADING = re.compile(r"^\s*h[1-6]\.\s+(.*)$")
 _QUOTE_LINE = re.compile(r"^\s*bq\.\s+(.*)$")
 _LIST = re.compile(r"^\s*([*#-]+)\s+(.*)$")
@@ -44,12 +46,6 @@ _EFFECTS = (  # (pattern, Slack marker); each content class excludes its own mar
     (re.compile(r"(?<![\w^])\^(?=\S)([^\^\n]{1,2000}?)(?<=\S)\^(?![\w^])"), ""),
 )
 _BLOCK_MACROS = ("code", "noformat", "quote")
-
-
-def escape(text: str) -> str:
-    """Slack's three control characters, then the broadcast words disarmed."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BROADCAST.sub("@" + JOINER, escaped)
 
 
 # ---- Jira → Slack --------------------------------------------------------------------------------
@@ -75,7 +71,7 @@ def jira_to_slack(source: str, *, limit: int = 3_000) -> Converted:
         else:
             out.append(_lines(chunk))
     converted = "\n".join(part for part in out if part.strip()).strip()
-    converted = _BROADCAST.sub("@" + JOINER, re.sub(r"\n{3,}", "\n\n", converted))
+    converted = disarm(re.sub(r"\n{3,}", "\n\n", converted))
     if len(converted) > limit:
         return Converted(_cut(converted, limit), True)
     return Converted(converted, cut)

@@ -38,6 +38,11 @@ class Kind(StrEnum):
     POSTMORTEM_NOTICE = "slack.postmortem_notice"
     POSTMORTEM_PIN = "slack.postmortem_pin"
     UPDATE_TIMELINE = "jira.update_timeline"
+    APPLY_COMMENT = "jira.apply_comment"
+    SEND_COMMENT = "jira.send_comment"
+    REACT = "slack.react"
+    CAPTURE_NOTE = "slack.capture_note"
+    CHECK_UNPINNED = "slack.check_unpinned"
 
 
 def post_later(session: Session, incident: Incident, text: str, *, channel: str | None = None) -> None:

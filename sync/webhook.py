@@ -29,6 +29,7 @@ from bot.metrics import WEBHOOK_DELIVERIES
 from bot.models import Job, WebhookDelivery
 from sync.changelog import ChangelogProcessor, LinkedTicket, as_dict, changelog_key, linked_ticket
 from sync.context import SyncContext
+from sync.jira_comments import announced_comment
 from sync.outbox import Kind
 
 logger = logging.getLogger(__name__)
@@ -119,8 +120,10 @@ class WebhookIntake:
         return await run_in_threadpool(self._record, identifier, payload)
 
     def _record(self, identifier: str, payload: dict[str, Any]) -> JSONResponse:
-        if payload.get("webhookEvent") not in HANDLED_EVENTS or not _changelog(payload):
-            return _answer(200, "ignored", "not an issue update with a changelog")
+        changelog = payload.get("webhookEvent") in HANDLED_EVENTS and bool(_changelog(payload))
+        comment = announced_comment(payload) is not None  # a comment written or edited (sync.jira_comments)
+        if not changelog and not comment:
+            return _answer(200, "ignored", "not an issue update with a changelog, nor a comment")
         issue = as_dict(payload.get("issue"))
         ticket = self.links.lookup(_text(issue.get("id")), _text(issue.get("key")))
         if ticket is None:
@@ -131,13 +134,15 @@ class WebhookIntake:
             except (ValueError, RecursionError):
                 return _answer(400, "malformed", "body cannot be stored")
             session.add(WebhookDelivery(identifier=identifier, body=stored))
-            enqueue(
-                session,
-                Kind.APPLY_WEBHOOK,
-                lane=Lane.INBOUND,
-                incident_id=ticket.incident_id,
-                payload={"identifier": identifier, "ticket_id": ticket.id},
-            )
+            for kind, wanted in ((Kind.APPLY_WEBHOOK, changelog), (Kind.APPLY_COMMENT, comment)):
+                if wanted:
+                    enqueue(
+                        session,
+                        kind,
+                        lane=Lane.INBOUND,
+                        incident_id=ticket.incident_id,
+                        payload={"identifier": identifier, "ticket_id": ticket.id},
+                    )
             try:
                 session.commit()
             except IntegrityError:

@@ -7,6 +7,7 @@ change made over REST.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from .errors import JiraEmulatorError, not_found_issue
@@ -312,6 +313,8 @@ def edit_comment(state: JiraState, author: str, key: str, comment_id: str, body:
         if not text_of(body):
             raise JiraEmulatorError(400, [], {"comment": "Comment body can not be empty!"})
         now = state.clock()
+        if jira_time(now) <= comment["updated"]:  # an edit is always later than the version it replaces
+            now = datetime.strptime(comment["updated"], "%Y-%m-%dT%H:%M:%S.%f%z") + timedelta(milliseconds=1)
         comment.update(body=body, updateAuthor=state.user_ref(author), updated=jira_time(now))
         record["updated"] = now
         _comment_event(state, record, author, comment, "comment_updated", "issue_comment_edited")

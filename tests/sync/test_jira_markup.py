@@ -20,8 +20,10 @@ def slack(text: str) -> str:
         ("h2. Root cause", "*Root cause*"),
         ("*bold* _italic_ -struck- +underlined+ ??cited??", "*bold* _italic_ ~struck~ underlined _cited_"),
         ("run {{kubectl get pods}} now", "run `kubectl get pods` now"),
-        ("[the runbook|https://wiki.example.com/rb] or [https://x.example.com]",
-         "<https://wiki.example.com/rb|the runbook> or <https://x.example.com>"),
+        (
+            "[the runbook|https://wiki.example.com/rb] or [https://x.example.com]",
+            "<https://wiki.example.com/rb|the runbook> or <https://x.example.com>",
+        ),
         ("* one\n** nested\n# first\n# second", "• one\n    • nested\n1. first\n2. second"),
         ("bq. quoted", "> quoted"),
         ("{quote}\nsaid\n{quote}", "> said"),
@@ -38,7 +40,9 @@ def test_wiki_markup_maps_to_mrkdwn(wiki: str, mrkdwn: str) -> None:
 
 
 def test_code_blocks_keep_their_text_escaped_and_unformatted() -> None:
-    assert slack("{code:python}\nif a < b and *c*:\n{code}\nafter") == "```\nif a &lt; b and *c*:\n```\n\nafter"
+    assert (
+        slack("{code:python}\nif a < b and *c*:\n{code}\nafter") == "```\nif a &lt; b and *c*:\n```\n\nafter"
+    )
     assert slack("{noformat}\n<!here>\n{noformat}") == "```\n&lt;!here&gt;\n```"
     assert slack("{code}never closed <x>") == "```\nnever closed &lt;x&gt;\n```"
 
@@ -63,7 +67,9 @@ def test_no_slack_mention_survives(wiki: str) -> None:
     assert "&lt;" in text or "[" in text
 
 
-@pytest.mark.parametrize("word", ["@channel", "@here", "@everyone", "@Channel", "[~channel]", "[~accountid:here]"])
+@pytest.mark.parametrize(
+    "word", ["@channel", "@here", "@everyone", "@Channel", "[~channel]", "[~accountid:here]"]
+)
 def test_broadcast_words_are_disarmed_with_a_word_joiner(word: str) -> None:
     text = slack(f"hey {word} look")
     assert f"@{JOINER}" in text
