@@ -30,6 +30,7 @@ from bot.workers import HandlerRegistry
 from listeners.common import Services
 from sync.changelog import ChangelogProcessor
 from sync.context import SyncContext
+from sync.conversation import register_notes, register_send_to_jira
 from sync.directory import Directory
 from sync.guards import BounceGuard
 from sync.jira_client import JiraGateway
@@ -204,6 +205,7 @@ def _register_slack_jobs(registry: HandlerRegistry, ctx: SyncContext) -> None:
     registry.register(Kind.NOTIFY_REPORTER, slack.notify_reporter)
     registry.register(Kind.ARCHIVE_CHANNEL, slack.archive_channel)
     registry.register(Kind.BOOKMARK, lambda job: bookmark(ctx, job))
+    register_notes(registry, ctx)
 
 
 def _wire_jira(
@@ -218,6 +220,7 @@ def _wire_jira(
     registry.register(Kind.REMOTE_LINK, lag.wrap(tickets.remote_link))
     registry.register(Kind.PUSH_CHANGES, lag.wrap(ChangePusher(ctx, directory, guard)))
     register_postmortem(registry, ctx, directory, lag)
+    register_send_to_jira(registry, ctx, directory, lag)
 
     processor = ChangelogProcessor(ctx, directory, guard)
     registry.register(Kind.APPLY_WEBHOOK, WebhookApplier(ctx, processor))

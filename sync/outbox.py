@@ -13,10 +13,21 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.enums import Lane, Source, Status, UpdateKind, is_critical
-from bot.events import EventBus, IncidentDeclared, IncidentUpdated, KeyEventsUpdated, PostmortemRequested
+from bot.events import (
+    EventBus,
+    IncidentDeclared,
+    IncidentUpdated,
+    JiraCommentRequested,
+    KeyEventsUpdated,
+    NoteRemovalRequested,
+    NoteRequested,
+    PostmortemRequested,
+    TimelineNoteAdded,
+    TimelineNoteRemoved,
+)
 from bot.jobs import enqueue
 from bot.models import Incident, IncidentUpdate
-from views import messages
+from views import conversation, messages
 
 SHOWN_IN_ANNOUNCEMENT = {"status", "priority", "title", "description", "commander_id"}
 
@@ -45,12 +56,22 @@ class Kind(StrEnum):
     CHECK_UNPINNED = "slack.check_unpinned"
 
 
-def post_later(session: Session, incident: Incident, text: str, *, channel: str | None = None) -> None:
-    """Queue a message for the incident's channel (or `channel`), in the incident's Slack order.
+def post_later(
+    session: Session,
+    incident: Incident,
+    text: str,
+    *,
+    channel: str | None = None,
+    thread_ts: str | None = None,
+) -> None:
+    """Queue a message for the incident's channel (or `channel`; in a thread with `thread_ts`), in the
+    incident's Slack order.
 
     Nothing is queued when there is nowhere to post (a P4–P5 incident has no channel)."""
     if channel or incident.channel_id:
         payload = {"text": text, **({"channel": channel} if channel else {})}
+        if thread_ts:
+            payload["thread_ts"] = thread_ts
         enqueue(session, Kind.POST, lane=Lane.SLACK, incident_id=incident.id, payload=payload)
 
 
@@ -69,6 +90,13 @@ class Outbox:
         bus.subscribe(IncidentUpdated, self.updated)
         bus.subscribe(KeyEventsUpdated, self.key_events)
         bus.subscribe(PostmortemRequested, lambda session, event: self.postmortem(session, event.incident))
+        bus.subscribe(JiraCommentRequested, self.jira_comment)
+        bus.subscribe(NoteRequested, self.note_requested)
+        bus.subscribe(NoteRemovalRequested, self.note_removal)
+        bus.subscribe(TimelineNoteAdded, lambda session, event: self.note_changed(session, event, added=True))
+        bus.subscribe(
+            TimelineNoteRemoved, lambda session, event: self.note_changed(session, event, added=False)
+        )
 
     def declared(self, session: Session, event: IncidentDeclared) -> None:
         incident = event.incident
@@ -151,3 +179,33 @@ class Outbox:
     def postmortem(self, session: Session, incident: Incident) -> None:
         if self.jira_enabled:
             enqueue(session, Kind.CREATE_POSTMORTEM, lane=Lane.JIRA, incident_id=incident.id)
+
+    # the conversation: Send to Jira and timeline notes --------------------------------------------
+    def jira_comment(self, session: Session, event: JiraCommentRequested) -> None:
+        if self.jira_enabled:
+            payload = {"request_id": event.request.id}
+            enqueue(
+                session, Kind.SEND_COMMENT, lane=Lane.JIRA, incident_id=event.incident.id, payload=payload
+            )
+
+    def note_requested(self, session: Session, event: NoteRequested) -> None:
+        """Read the message (a job: Slack calls), then add the note."""
+        payload = {"channel": event.channel_id, "ts": event.message_ts, "user": event.user_id}
+        if event.thread_ts:
+            payload["thread_ts"] = event.thread_ts
+        enqueue(session, Kind.CAPTURE_NOTE, lane=Lane.SLACK, incident_id=event.incident.id, payload=payload)
+
+    def note_removal(self, session: Session, event: NoteRemovalRequested) -> None:
+        payload = {"channel": event.channel_id, "ts": event.message_ts, "user": event.user_id}
+        enqueue(session, Kind.CHECK_UNPINNED, lane=Lane.SLACK, incident_id=event.incident.id, payload=payload)
+
+    def note_changed(
+        self, session: Session, event: TimelineNoteAdded | TimelineNoteRemoved, *, added: bool
+    ) -> None:
+        """Tell the message's thread, and re-render the post-mortem's timeline (if there is one)."""
+        text = conversation.ADDED_TO_TIMELINE if added else conversation.REMOVED_FROM_TIMELINE
+        post_later(
+            session, event.incident, text, channel=event.note.channel_id, thread_ts=event.note.thread_ts
+        )
+        if self.jira_enabled:
+            enqueue(session, Kind.UPDATE_TIMELINE, lane=Lane.JIRA, incident_id=event.incident.id)
