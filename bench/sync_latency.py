@@ -12,6 +12,13 @@ colleague edits the ticket in Jira and the channel is told. Both go through the 
   of the `chat.postMessage` "Jira <KEY>: Summary changed from ... to ..." for the incident's channel
   (the emulator stamps every Web API call on arrival).
 
+- Jira comment -> Slack: a person comments on the ticket (`JiraUser.comment`, which sends
+  `comment_created` and its `jira:issue_updated` twin); clock until the Slack emulator receives the
+  `chat.postMessage` "Jira <KEY>: comment by ..." carrying the comment's text.
+- Send to Jira -> Jira comment: a person's message is in the channel (posted before the clock starts);
+  clock from just before the Send to Jira message shortcut is sent to the moment the Jira emulator stores
+  the comment carrying that message (a change listener, as for the summary).
+
 Changes are made one after another (each waits for the previous to show), emulators answer at once.
 
     python -m bench.sync_latency                    # 200 changes each way
@@ -73,6 +80,30 @@ class JiraWatch:
         return self.seen_at
 
 
+class CommentWatch:
+    """When the Jira emulator stores a comment whose body contains a token (monotonic clock)."""
+
+    def __init__(self, rig: Rig) -> None:
+        self.token: str | None = None
+        self.seen_at: float | None = None
+        self.seen = threading.Event()
+        rig.jira.state.listeners.append(self._on_change)
+
+    def expect(self, token: str) -> None:
+        self.token, self.seen_at = token, None
+        self.seen.clear()
+
+    def _on_change(self, change: Change) -> None:
+        if change.webhook_event == "comment_created" and self.token and self.token in str(change.comment):
+            self.seen_at = time.monotonic()
+            self.seen.set()
+
+    def wait(self) -> float:
+        if not self.seen.wait(TIMEOUT) or self.seen_at is None:
+            raise TimeoutError(f"Jira did not store a comment with {self.token!r} within {TIMEOUT} s")
+        return self.seen_at
+
+
 class SlackWatch:
     """Arrival time of the first chat.postMessage to a channel whose text contains a token.
 
@@ -131,6 +162,33 @@ def jira_to_slack(rig: Rig, channel: str, key: str, changes: int) -> list[float]
     return latencies
 
 
+def jira_comment_to_slack(rig: Rig, channel: str, key: str, changes: int) -> list[float]:
+    dave = rig.jira_user("dave")
+    watch = SlackWatch(rig, channel)
+    latencies = []
+    for number in range(changes):
+        token = f"Jira comment number {number:05d}"
+        started = time.monotonic()
+        dave.comment(key, token)
+        arrived = wait_until(lambda token=token: watch.find(token), TIMEOUT, 0.002, f"Slack message {token}")
+        latencies.append(arrived - started)
+    return latencies
+
+
+def send_to_jira(rig: Rig, channel: str, changes: int) -> list[float]:
+    alice = rig.slack_user("alice")
+    watch = CommentWatch(rig)
+    latencies = []
+    for number in range(changes):
+        token = f"Slack message number {number:05d}"
+        ts = alice.say(channel, token)
+        watch.expect(token)
+        started = time.monotonic()
+        alice.shortcut(channel, ts, "send_to_jira", timeout=TIMEOUT)
+        latencies.append(watch.wait() - started)
+    return latencies
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--changes", type=int, default=200, help="changes each way (200)")
@@ -150,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
             "Jira -> Slack (Jira summary edit -> channel message)": jira_to_slack(
                 rig, channel, key, args.changes
             ),
+            "Jira -> Slack (Jira comment -> channel message)": jira_comment_to_slack(
+                rig, channel, key, args.changes
+            ),
+            "Slack -> Jira (Send to Jira shortcut -> Jira comment)": send_to_jira(rig, channel, args.changes),
         }
         for line in bot_errors(rig)[:5]:
             print(f"  bot log: {line}")
