@@ -23,6 +23,7 @@ Changes are made one after another (each waits for the previous to show), emulat
 
     python -m bench.sync_latency                    # 200 changes each way
     python -m bench.sync_latency --changes 20
+    python -m bench.sync_latency --only comment,send # only the conversation's two rows
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from bench._common import (
     add_bot_options,
     bot_env,
     bot_errors,
+    csv_list,
     declare_and_wait,
     machine,
     ms,
@@ -52,6 +54,7 @@ from sandbox.jira.state import Change
 from sandbox.rig import Rig
 
 TIMEOUT = 15.0
+DIRECTIONS = ("update", "edit", "comment", "send")
 
 
 class JiraWatch:
@@ -175,7 +178,7 @@ def jira_comment_to_slack(rig: Rig, channel: str, key: str, changes: int) -> lis
     return latencies
 
 
-def send_to_jira(rig: Rig, channel: str, changes: int) -> list[float]:
+def send_to_jira(rig: Rig, channel: str, _key: str, changes: int) -> list[float]:
     alice = rig.slack_user("alice")
     watch = CommentWatch(rig)
     latencies = []
@@ -192,6 +195,11 @@ def send_to_jira(rig: Rig, channel: str, changes: int) -> list[float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--changes", type=int, default=200, help="changes each way (200)")
+    parser.add_argument(
+        "--only",
+        default=",".join(DIRECTIONS),
+        help=f"comma list of directions to run, of {', '.join(DIRECTIONS)} (all)",
+    )
     add_bot_options(parser)
     args = parser.parse_args(argv)
 
@@ -201,17 +209,16 @@ def main(argv: list[str] | None = None) -> int:
         db_kind=args.db, redis_url=args.redis_url, env=bot_env(args.bot_env), keep=args.keep
     ) as rig:
         channel, key = declare_and_wait(rig, "Sync latency benchmark incident", priority="P1")
+        runs = {
+            "update": ("Slack -> Jira (Update modal title -> Jira summary)", slack_to_jira),
+            "edit": ("Jira -> Slack (Jira summary edit -> channel message)", jira_to_slack),
+            "comment": ("Jira -> Slack (Jira comment -> channel message)", jira_comment_to_slack),
+            "send": ("Slack -> Jira (Send to Jira shortcut -> Jira comment)", send_to_jira),
+        }
         results = {
-            "Slack -> Jira (Update modal title -> Jira summary)": slack_to_jira(
-                rig, channel, key, args.changes
-            ),
-            "Jira -> Slack (Jira summary edit -> channel message)": jira_to_slack(
-                rig, channel, key, args.changes
-            ),
-            "Jira -> Slack (Jira comment -> channel message)": jira_comment_to_slack(
-                rig, channel, key, args.changes
-            ),
-            "Slack -> Jira (Send to Jira shortcut -> Jira comment)": send_to_jira(rig, channel, args.changes),
+            runs[name][0]: runs[name][1](rig, channel, key, args.changes)
+            for name in DIRECTIONS
+            if name in csv_list(args.only)
         }
         for line in bot_errors(rig)[:5]:
             print(f"  bot log: {line}")

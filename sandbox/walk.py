@@ -1,8 +1,9 @@
 """`python -m bot sandbox`: the real bot between local Slack and Jira, walking one P1 incident through.
 
 Each step acts as a person would (a slash command, a modal filled by its labels, a button, a change
-or a comment made in Jira, a message shortcut, a 📌), waits for its visible effect, then prints what Slack and Jira each received. A step
-whose effect does not appear fails the walk with the bot's log tail, and the command exits non-zero.
+or a comment made in Jira, a message shortcut, a 📌), waits for its visible effect, then prints what
+Slack and Jira each received. A step whose effect does not appear fails the walk with the bot's log
+tail, and the command exits non-zero.
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -11,15 +10,12 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot import incidents
-from bot.errors import BotError
 from bot.models import Incident
 from bot.rules import Actor, check_can_close, check_can_update
-from listeners.common import Services, slack_actor, unexpected
+from listeners.common import Services, answer_privately, slack_actor
 from listeners.recap import request_postmortem
 from views import modals
 from views.ids import Action
-
-logger = logging.getLogger(__name__)
 
 #: What a button does once its incident is loaded; returns the reply for the user who clicked, if any.
 Act = Callable[[Session, Incident, Actor, str | None], str | None]
@@ -48,19 +44,13 @@ class Buttons:
         ack()
         user = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
-        try:
+
+        def work() -> str | None:
             with self.services.uow.session() as session:
                 incident = incidents.get(session, int(body["actions"][0]["value"]))
-                reply = act(session, incident, slack_actor(client, user, from_channel=None), channel)
-        except BotError as exc:
-            reply = str(exc)
-        except Exception as exc:
-            reply = unexpected(exc)
-        if reply:
-            try:
-                respond(text=reply, response_type="ephemeral", replace_original=False)
-            except Exception:
-                logger.exception("could not answer %s's click in %s", user, channel)
+                return act(session, incident, slack_actor(client, user, from_channel=None), channel)
+
+        answer_privately(respond, work, user=user, where=channel)
 
     def update(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient) -> None:
         def act(session: Session, incident: Incident, actor: Actor, channel: str | None) -> None:

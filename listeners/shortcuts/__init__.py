@@ -5,7 +5,6 @@ Answers go through the shortcut's response_url (an ephemeral for whoever ran it)
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,14 +15,11 @@ from sqlmodel import Session
 
 from bot import conversation, incidents, timeline
 from bot.conversation import SlackMessage, check_person_message, message_of
-from bot.errors import BotError
 from bot.models import Incident
 from bot.rules import Actor
-from listeners.common import Services, slack_actor, unexpected
+from listeners.common import Services, answer_privately, slack_actor
 from views import conversation as says
 from views.ids import Shortcut
-
-logger = logging.getLogger(__name__)
 
 #: What a shortcut does with its incident and message; returns the answer for the person.
 Act = Callable[[Session, Incident, Actor, SlackMessage], str | None]
@@ -45,23 +41,16 @@ class MessageShortcuts:
         ack()
         user = (body.get("user") or {}).get("id", "")
         channel = (body.get("channel") or {}).get("id", "")
-        try:
+
+        def work() -> str | None:
             with self.services.uow.session() as session:
                 incident = incidents.for_channel(session, channel) if channel else None
                 if incident is None:
-                    reply = says.NOT_AN_INCIDENT_CHANNEL.format(what=what)
-                else:
-                    message = message_of(channel, body.get("message") or {})
-                    reply = act(session, incident, slack_actor(client, user, from_channel=None), message)
-        except BotError as exc:
-            reply = str(exc)
-        except Exception as exc:
-            reply = unexpected(exc)
-        if reply:
-            try:
-                respond(text=reply, response_type="ephemeral", replace_original=False)
-            except Exception:
-                logger.exception("could not answer %s's shortcut in %s", user, channel)
+                    return says.NOT_AN_INCIDENT_CHANNEL.format(what=what)
+                message = message_of(channel, body.get("message") or {})
+                return act(session, incident, slack_actor(client, user, from_channel=None), message)
+
+        answer_privately(respond, work, user=user, where=channel)
 
     def send_to_jira(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient) -> None:
         def act(session: Session, incident: Incident, actor: Actor, message: SlackMessage) -> str:
