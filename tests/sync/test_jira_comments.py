@@ -181,3 +181,24 @@ def test_an_empty_comment_and_a_comment_on_another_issue_are_ignored(harness, we
     assert other in answers, "a comment on an issue that is no incident's ticket is answered and ignored"
     assert comment_lines(harness, incident) == []
     assert not harness.jobs(state="failed")
+
+
+def test_comment_deliveries_meet_the_same_signature_and_size_rules(harness, webhook_url) -> None:
+    incident, ticket = declared(harness)
+    body = {
+        "webhookEvent": "comment_created",
+        "comment": {
+            "id": "77777",
+            "body": "forged",
+            "author": {"accountId": "acc-bob", "displayName": "Bob"},
+            "created": "2025-01-01T10:00:00.000+0000",
+            "updated": "2025-01-01T10:00:00.000+0000",
+        },
+        "issue": {"id": ticket.jira_id, "key": ticket.key, "fields": {}},
+    }
+    assert post(webhook_url, body, signature="sha256=" + "0" * 64).status_code == 401
+    assert post(webhook_url, body, signature=None).status_code == 401
+    body["comment"]["body"] = "x" * MAX_BODY
+    assert post(webhook_url, body).status_code == 413
+    harness.drain()
+    assert comment_lines(harness, incident) == []
