@@ -58,15 +58,9 @@ def message_gone(what: str) -> str:
 
 
 def already_on_timeline(permalink: str | None) -> str:
-    return (
-        "That message is already on the timeline."
-        if not permalink
-        else (f"That <{permalink}|message> is already on the timeline.")
-    )
-
-
-def adding_to_timeline() -> str:
-    return "Adding that message to the timeline; the bot answers in its thread."
+    if permalink:
+        return f"That <{permalink}|message> is already on the timeline."
+    return "That message is already on the timeline."
 
 
 def unreadable(reason: str) -> str:
