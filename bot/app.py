@@ -224,8 +224,8 @@ def _wire_jira(
 
     processor = ChangelogProcessor(ctx, directory, guard)
     registry.register(Kind.APPLY_WEBHOOK, WebhookApplier(ctx, processor))
-    routes.append(WebhookIntake(ctx).route())
     comments = CommentProcessor(ctx, bot_account=lambda: processor.bot_account)
+    routes.append(WebhookIntake(ctx, own_comment=comments.known_own).route())
     registry.register(Kind.APPLY_COMMENT, CommentApplier(ctx, comments))
     reconciler = Reconciler(ctx, processor, comments=CommentFeed(ctx, comments))
     periodic.append(Periodic("reconciler", ctx.settings.reconcile_interval_seconds, reconciler.run_scheduled))

@@ -100,6 +100,13 @@ class CommentProcessor:
     def __init__(self, ctx: SyncContext, *, bot_account: Callable[[], str | None]) -> None:
         self.ctx = ctx
         self.bot_account = bot_account
+        self._known_bot: str | None = None  # the bot's account once asked, for `known_own`
+
+    def known_own(self, comment: dict[str, Any]) -> bool:
+        """Whether the bot's account wrote this comment version, as far as is known without asking Jira:
+        the webhook route skips recording the echo of every comment the bot makes (this check is repeated
+        by `apply` for whatever gets through)."""
+        return self._known_bot is not None and self._known_bot in _accounts(comment)
 
     def apply(self, *, ticket_id: int, comment: dict[str, Any], door: str) -> CommentOutcome:
         comment_id = changelog_key(comment.get("id"))
@@ -168,9 +175,8 @@ class CommentProcessor:
         incident: Incident,
     ) -> str | None:
         """Why this version is not announced; None when it is."""
-        bot = self.bot_account()
-        accounts = {as_dict(comment.get("author")).get("accountId"), writer.get("accountId")}
-        if bot and bot in accounts:
+        bot = self._known_bot = self.bot_account()
+        if bot and bot in _accounts(comment) | {writer.get("accountId")}:
             return "written by the bot"
         if newest is not None and updated_at <= newest.updated_at:
             return "older than a version already seen"
@@ -181,6 +187,11 @@ class CommentProcessor:
         if incident.channel_id is None:
             return "the incident has no channel"
         return None
+
+
+def _accounts(comment: dict[str, Any]) -> set[Any]:
+    """Who wrote and who last edited the comment."""
+    return {as_dict(comment.get(k)).get("accountId") for k in ("author", "updateAuthor")}
 
 
 class CommentApplier:

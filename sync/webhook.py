@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -88,9 +89,13 @@ class LinkCache:
 
 
 class WebhookIntake:
-    def __init__(self, ctx: SyncContext) -> None:
+    def __init__(
+        self, ctx: SyncContext, *, own_comment: Callable[[dict[str, Any]], bool] | None = None
+    ) -> None:
         self.ctx = ctx
         self.links = LinkCache(ctx.engine)
+        #: whether a comment is the bot's own (never announced: not even recorded)
+        self.own_comment = own_comment or (lambda _comment: False)
 
     def route(self) -> Route:
         return Route("/jira/webhook", self.receive, methods=["POST"])
@@ -121,7 +126,8 @@ class WebhookIntake:
 
     def _record(self, identifier: str, payload: dict[str, Any]) -> JSONResponse:
         changelog = payload.get("webhookEvent") in HANDLED_EVENTS and bool(_changelog(payload))
-        comment = announced_comment(payload) is not None  # a comment written or edited (sync.jira_comments)
+        written = announced_comment(payload)  # a comment written or edited (sync.jira_comments)
+        comment = written is not None and not self.own_comment(written)
         if not changelog and not comment:
             return _answer(200, "ignored", "not an issue update with a changelog, nor a comment")
         issue = as_dict(payload.get("issue"))

@@ -86,6 +86,12 @@ def test_the_bots_own_comments_are_never_posted(harness, webhook_url) -> None:
     with harness.session() as session:
         [version] = session.exec(select(JiraCommentVersion)).all()
         assert version.posted is False
+    JiraUser(harness.jira, JIRA_BOT).comment(ticket.key, "Sent from Slack, again")
+    settled(harness, 4)
+    assert [d["status"] for d in comment_deliveries(harness)][2:] == [200, 200], (
+        "once the bot's account is known, the echoes of its comments are not even recorded"
+    )
+    assert comment_lines(harness, incident) == []
 
 
 def test_a_p4_incident_posts_nothing(harness, webhook_url) -> None:
