@@ -12,10 +12,18 @@ colleague edits the ticket in Jira and the channel is told. Both go through the 
   of the `chat.postMessage` "Jira <KEY>: Summary changed from ... to ..." for the incident's channel
   (the emulator stamps every Web API call on arrival).
 
+- Jira comment -> Slack: a person comments on the ticket (`JiraUser.comment`, which sends
+  `comment_created` and its `jira:issue_updated` twin); clock until the Slack emulator receives the
+  `chat.postMessage` "Jira <KEY>: comment by ..." carrying the comment's text.
+- Send to Jira -> Jira comment: a person's message is in the channel (posted before the clock starts);
+  clock from just before the Send to Jira message shortcut is sent to the moment the Jira emulator stores
+  the comment carrying that message (a change listener, as for the summary).
+
 Changes are made one after another (each waits for the previous to show), emulators answer at once.
 
     python -m bench.sync_latency                    # 200 changes each way
     python -m bench.sync_latency --changes 20
+    python -m bench.sync_latency --only comment,send # only the conversation's two rows
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from bench._common import (
     add_bot_options,
     bot_env,
     bot_errors,
+    csv_list,
     declare_and_wait,
     machine,
     ms,
@@ -45,6 +54,7 @@ from sandbox.jira.state import Change
 from sandbox.rig import Rig
 
 TIMEOUT = 15.0
+DIRECTIONS = ("update", "edit", "comment", "send")
 
 
 class JiraWatch:
@@ -70,6 +80,30 @@ class JiraWatch:
     def wait(self) -> float:
         if not self.seen.wait(TIMEOUT) or self.seen_at is None:
             raise TimeoutError(f"Jira did not show {self.expected!r} on {self.key} within {TIMEOUT} s")
+        return self.seen_at
+
+
+class CommentWatch:
+    """When the Jira emulator stores a comment whose body contains a token (monotonic clock)."""
+
+    def __init__(self, rig: Rig) -> None:
+        self.token: str | None = None
+        self.seen_at: float | None = None
+        self.seen = threading.Event()
+        rig.jira.state.listeners.append(self._on_change)
+
+    def expect(self, token: str) -> None:
+        self.token, self.seen_at = token, None
+        self.seen.clear()
+
+    def _on_change(self, change: Change) -> None:
+        if change.webhook_event == "comment_created" and self.token and self.token in str(change.comment):
+            self.seen_at = time.monotonic()
+            self.seen.set()
+
+    def wait(self) -> float:
+        if not self.seen.wait(TIMEOUT) or self.seen_at is None:
+            raise TimeoutError(f"Jira did not store a comment with {self.token!r} within {TIMEOUT} s")
         return self.seen_at
 
 
@@ -131,9 +165,41 @@ def jira_to_slack(rig: Rig, channel: str, key: str, changes: int) -> list[float]
     return latencies
 
 
+def jira_comment_to_slack(rig: Rig, channel: str, key: str, changes: int) -> list[float]:
+    dave = rig.jira_user("dave")
+    watch = SlackWatch(rig, channel)
+    latencies = []
+    for number in range(changes):
+        token = f"Jira comment number {number:05d}"
+        started = time.monotonic()
+        dave.comment(key, token)
+        arrived = wait_until(lambda token=token: watch.find(token), TIMEOUT, 0.002, f"Slack message {token}")
+        latencies.append(arrived - started)
+    return latencies
+
+
+def send_to_jira(rig: Rig, channel: str, _key: str, changes: int) -> list[float]:
+    alice = rig.slack_user("alice")
+    watch = CommentWatch(rig)
+    latencies = []
+    for number in range(changes):
+        token = f"Slack message number {number:05d}"
+        ts = alice.say(channel, token)
+        watch.expect(token)
+        started = time.monotonic()
+        alice.shortcut(channel, ts, "send_to_jira", timeout=TIMEOUT)
+        latencies.append(watch.wait() - started)
+    return latencies
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--changes", type=int, default=200, help="changes each way (200)")
+    parser.add_argument(
+        "--only",
+        default=",".join(DIRECTIONS),
+        help=f"comma list of directions to run, of {', '.join(DIRECTIONS)} (all)",
+    )
     add_bot_options(parser)
     args = parser.parse_args(argv)
 
@@ -143,13 +209,16 @@ def main(argv: list[str] | None = None) -> int:
         db_kind=args.db, redis_url=args.redis_url, env=bot_env(args.bot_env), keep=args.keep
     ) as rig:
         channel, key = declare_and_wait(rig, "Sync latency benchmark incident", priority="P1")
+        runs = {
+            "update": ("Slack -> Jira (Update modal title -> Jira summary)", slack_to_jira),
+            "edit": ("Jira -> Slack (Jira summary edit -> channel message)", jira_to_slack),
+            "comment": ("Jira -> Slack (Jira comment -> channel message)", jira_comment_to_slack),
+            "send": ("Slack -> Jira (Send to Jira shortcut -> Jira comment)", send_to_jira),
+        }
         results = {
-            "Slack -> Jira (Update modal title -> Jira summary)": slack_to_jira(
-                rig, channel, key, args.changes
-            ),
-            "Jira -> Slack (Jira summary edit -> channel message)": jira_to_slack(
-                rig, channel, key, args.changes
-            ),
+            runs[name][0]: runs[name][1](rig, channel, key, args.changes)
+            for name in DIRECTIONS
+            if name in csv_list(args.only)
         }
         for line in bot_errors(rig)[:5]:
             print(f"  bot log: {line}")

@@ -32,10 +32,12 @@ from bot.workers import HandlerRegistry
 from listeners.common import Services
 from sync.changelog import ChangelogProcessor
 from sync.context import SyncContext
+from sync.conversation import register_notes, register_send_to_jira
 from sync.directory import Directory
 from sync.guards import BounceGuard
 from sync.jira_auth import CredentialsWatch
 from sync.jira_client import JiraGateway
+from sync.jira_comments import CommentApplier, CommentFeed, CommentProcessor
 from sync.jira_lag import LagNotices
 from sync.jira_mapping import JiraMapping
 from sync.jira_push import ChangePusher
@@ -233,6 +235,7 @@ def _register_slack_jobs(registry: HandlerRegistry, ctx: SyncContext) -> None:
     registry.register(Kind.NOTIFY_REPORTER, slack.notify_reporter)
     registry.register(Kind.ARCHIVE_CHANNEL, slack.archive_channel)
     registry.register(Kind.BOOKMARK, lambda job: bookmark(ctx, job))
+    register_notes(registry, ctx)
 
 
 def _wire_jira(
@@ -259,11 +262,14 @@ def _wire_jira(
     registry.register(Kind.REMOTE_LINK, lag.wrap(tickets.remote_link))
     registry.register(Kind.PUSH_CHANGES, lag.wrap(ChangePusher(ctx, directory, guard, mapping)))
     register_postmortem(registry, ctx, directory, lag)
+    register_send_to_jira(registry, ctx, directory, lag)
 
     processor = ChangelogProcessor(ctx, directory, guard, mapping)
     registry.register(Kind.APPLY_WEBHOOK, WebhookApplier(ctx, processor))
-    routes.append(WebhookIntake(ctx).route())
-    reconciler = Reconciler(ctx, processor)
+    comments = CommentProcessor(ctx, bot_account=lambda: processor.bot_account)
+    routes.append(WebhookIntake(ctx, own_comment=comments.known_own).route())
+    registry.register(Kind.APPLY_COMMENT, CommentApplier(ctx, comments))
+    reconciler = Reconciler(ctx, processor, comments=CommentFeed(ctx, comments))
     periodic.append(Periodic("reconciler", ctx.settings.reconcile_interval_seconds, reconciler.run_scheduled))
     return lambda: str(reconciler.run())
 

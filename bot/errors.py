@@ -44,3 +44,7 @@ class CloseRefused(BotError):
     def __init__(self, reasons: list[str]) -> None:
         super().__init__("The incident cannot be closed yet:\n" + "\n".join(f"• {r}" for r in reasons))
         self.reasons = reasons
+
+
+class MessageRefused(BotError):
+    """A message a shortcut or a 📌 cannot take (a bot's, a deleted one), with the reason."""

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from sqlmodel import Session
 
 from bot.enums import Source
-from bot.models import Incident, IncidentUpdate, Reminder
+from bot.models import Incident, IncidentUpdate, Reminder, SentToJira, TimelineNote
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,47 @@ class ReminderSnoozed:
     reminder: Reminder
 
 
+@dataclass(frozen=True)
+class JiraCommentRequested:
+    """A Slack message to send to the incident's ticket as a comment."""
+
+    incident: Incident
+    request: SentToJira
+
+
+@dataclass(frozen=True)
+class NoteRequested:
+    """A channel message to add to the timeline, once its text is read from Slack."""
+
+    incident: Incident
+    channel_id: str
+    message_ts: str
+    thread_ts: str | None
+    user_id: str
+
+
+@dataclass(frozen=True)
+class NoteRemovalRequested:
+    """A 📌 taken off a message: its note goes when no 📌 is left on it."""
+
+    incident: Incident
+    channel_id: str
+    message_ts: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class TimelineNoteAdded:
+    incident: Incident
+    note: TimelineNote
+
+
+@dataclass(frozen=True)
+class TimelineNoteRemoved:
+    incident: Incident
+    note: TimelineNote
+
+
 Event = (
     IncidentDeclared
     | IncidentUpdated
@@ -71,6 +112,11 @@ Event = (
     | PostmortemRequested
     | ReminderDue
     | ReminderSnoozed
+    | JiraCommentRequested
+    | NoteRequested
+    | NoteRemovalRequested
+    | TimelineNoteAdded
+    | TimelineNoteRemoved
 )
 E = TypeVar("E", bound=Event)
 

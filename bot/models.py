@@ -253,3 +253,60 @@ class Checkpoint(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     value: datetime = _time()
+
+
+class JiraCommentVersion(SQLModel, table=True):
+    """One version of a Jira comment on an incident ticket, handled once whichever door brought it: keyed
+    by the comment's id and its `updated`, committed with the channel message it caused (if any)."""
+
+    __tablename__ = "jira_comment_version"
+
+    comment_id: str = Field(primary_key=True)
+    updated: str = Field(primary_key=True)
+    issue_key: str
+    incident_id: int = Field(index=True)
+    #: `updated` as a time, for Jira's order: an older version arriving late is not announced
+    updated_at: datetime = _time()
+    #: digest of the body, so an edit that leaves the text as it was is not announced
+    digest: str
+    posted: bool = False
+    seen_at: datetime = _time()
+
+
+class SentToJira(SQLModel, table=True):
+    """A Slack message sent to the incident's Jira ticket as a comment (once per message)."""
+
+    __tablename__ = "sent_to_jira"
+    __table_args__ = (sa.UniqueConstraint("channel_id", "message_ts", name="uq_sent_to_jira_message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    channel_id: str
+    message_ts: str
+    author_id: str
+    text: str
+    requested_by: str
+    requested_at: datetime = _time()
+    jira_comment_id: str | None = None
+    jira_comment_url: str | None = None
+
+
+class TimelineNote(SQLModel, table=True):
+    """A channel message added to the incident's timeline (by a 📌 or the Add to timeline shortcut)."""
+
+    __tablename__ = "timeline_note"
+    __table_args__ = (sa.UniqueConstraint("channel_id", "message_ts", name="uq_timeline_note_message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    channel_id: str
+    message_ts: str
+    #: the thread the message is in (its own ts when it starts or could start one): where the bot answers
+    thread_ts: str
+    at: datetime = _time()
+    author_id: str
+    author_name: str
+    text: str
+    permalink: str | None = None
+    added_by: str
+    added_at: datetime = _time()

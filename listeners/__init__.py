@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from listeners import actions, commands, events, views
+from listeners import actions, commands, events, shortcuts, views
 from listeners.common import Services
 
 logger = logging.getLogger(__name__)
@@ -18,6 +18,7 @@ def register(app: App, services: Services) -> None:
     commands.register(app, services)
     actions.register(app, services)
     views.register(app, services)
+    shortcuts.register(app, services)
     events.register(app, services)
 
     @app.error

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import Session
 
 from bot import incidents
-from bot.errors import MembershipUnknown, NotAnIncidentChannel
+from bot.errors import BotError, MembershipUnknown, NotAnIncidentChannel
 from bot.models import Incident
 from bot.rules import Actor, Policy
 from bot.uow import UnitOfWork
@@ -81,6 +83,33 @@ def slack_actor(client: WebClient, user_id: str, *, from_channel: str | None) ->
     return Actor(
         user_id, in_channel=lambda incident: is_member(client, incident, user_id, from_channel=from_channel)
     )
+
+
+def answer_privately(
+    respond: Respond,
+    work: Callable[[], str | None],
+    *,
+    user: str,
+    where: str | None,
+    dm: Callable[[str], object] | None = None,
+) -> None:
+    """Run an interaction's work and send its answer, or why it failed, to whoever acted, through the
+    interaction's response_url (Slack refuses an ephemeral to someone not in the channel, who is usually
+    the one a refusal is for), or by `dm` where the interaction has none (the Home tab)."""
+    try:
+        reply = work()
+    except BotError as exc:
+        reply = str(exc)
+    except Exception as exc:
+        reply = unexpected(exc)
+    if reply:
+        try:
+            if dm is not None:
+                dm(reply)
+            else:
+                respond(text=reply, response_type="ephemeral", replace_original=False)
+        except Exception:
+            logger.exception("could not answer %s in %s", user, where)
 
 
 def unexpected(error: BaseException) -> str:

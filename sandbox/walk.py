@@ -1,10 +1,10 @@
 """`python -m bot sandbox`: the real bot between local Slack and Jira, walking one P1 incident through.
 
 Each step acts as a person would (a slash command, a modal filled by its labels, a button, a change
-made in Jira, opening the app's Home tab), waits for its visible effect, then prints what Slack and Jira
-each received. A step whose effect does not appear fails the walk with the bot's log tail, and the
-command exits non-zero. Reminders are given intervals of seconds here (`WALK_ENV`), so that the walk
-shows one, and its snooze, without waiting half an hour.
+made in Jira, a comment made in Jira, a message shortcut, a 📌, opening the app's Home tab), waits for
+its visible effect, then prints what Slack and Jira each received. A step whose effect does not appear
+fails the walk with the bot's log tail, and the command exits non-zero. Reminders are given intervals of
+seconds here (`WALK_ENV`), so that the walk shows one, and its snooze, without waiting half an hour.
 """
 
 from __future__ import annotations
@@ -137,6 +137,8 @@ def walk(rig: Rig, out: Callable[[str], None] = print) -> None:
     )
     slack.wait_for(lambda: any("key events" in m["text"] for m in slack.messages(channel)), timeout=15)
 
+    _conversation(rig, t, channel, key, out)
+
     t.step("carol, in Jira, renames the ticket and raises it to priority 2")
     rig.jira_user("carol").update(
         key, summary="Checkout fails for EU card payments", **shape.priority_input(2)
@@ -220,6 +222,39 @@ def home_lines(view: dict[str, Any]) -> list[str]:
         if shown.strip():
             lines.append(shown.strip())
     return lines
+
+
+def _conversation(rig: Rig, t: Transcript, channel: str, key: str, out: Callable[[str], None]) -> None:
+    """One comment each way and one pinned note."""
+    slack, jira = rig.slack, rig.jira
+    t.step("dave comments on the ticket in Jira; the channel shows it")
+    rig.jira_user("dave").comment(key, "*Payment provider* confirms a partial outage on their side")
+    line = slack.wait_for(
+        lambda: next((m["text"] for m in slack.messages(channel) if " comment by " in m["text"]), None),
+        timeout=15,
+    )
+    out(f"  → {line}")
+
+    t.step("carol posts in the channel; alice sends it to Jira with the Send to Jira shortcut")
+    ts = rig.slack_user("carol").say(channel, "Switched card payments to the backup provider")
+    rig.slack_user("alice").shortcut(channel, ts, "send_to_jira")
+    comment = jira.wait_for(
+        lambda: next((c for c in jira.issue(key)["comments"] if "backup provider" in str(c["body"])), None),
+        timeout=15,
+    )
+    slack.wait_for(lambda: slack.reactions(channel, ts).get("white_check_mark"), timeout=15)
+    out(f"  → Jira {key} comment: {str(comment['body']).splitlines()[0]} … (✅ on the message)")
+
+    t.step("bob pins carol's message with 📌: a timeline note")
+    rig.slack_user("bob").react(channel, ts, "pushpin")
+    slack.wait_for(
+        lambda: any(
+            m.get("thread_ts") == ts and m["text"] == "Added to the timeline."
+            for m in slack.messages(channel)
+        ),
+        timeout=15,
+    )
+    out("  → thread: Added to the timeline.")
 
 
 def _summary(rig: Rig, channel: str, key: str, postmortem: str, out: Callable[[str], None]) -> None:

@@ -74,6 +74,7 @@ class JiraGateway:
         self._workflows: dict[tuple[str, str], tuple[float, list[Transition] | None]] = {}
         self._myself: dict[str, Any] | None = None
         self._projects: set[str] = set()
+        self._service_desks: dict[str, bool] = {}
 
     def client(self) -> JIRA:
         with self._lock:
@@ -260,6 +261,25 @@ class JiraGateway:
             "object": {"url": url, "title": title, "icon": {"title": "Slack"}},
         }
         self.rest("POST", f"issue/{key}/remotelink", body=body)
+
+    def comments(self, key: str, *, start: int = 0, page_size: int = 100) -> dict[str, Any]:
+        """One page of the issue's comments, oldest first."""
+        return self.rest("GET", f"issue/{key}/comment", params={"startAt": start, "maxResults": page_size})
+
+    def add_comment(self, key: str, body: str, *, internal: bool = False) -> dict[str, Any]:
+        """POST a wiki-markup comment; `internal` (Service Management) keeps it from the customer."""
+        payload: dict[str, Any] = {"body": body}
+        if internal:
+            payload["properties"] = [{"key": "sd.public.comment", "value": {"internal": True}}]
+        return self.rest("POST", f"issue/{key}/comment", body=payload)
+
+    def is_service_desk(self, project: str) -> bool:
+        """Whether the project is a Jira Service Management one (its comments can be internal); the
+        answer is kept, a project's type does not change under us."""
+        if project not in self._service_desks:
+            info = self.rest("GET", f"project/{project}") or {}
+            self._service_desks[project] = info.get("projectTypeKey") == "service_desk"
+        return self._service_desks[project]
 
     def workflow_transitions(self, project: str, issue_type: str) -> list[Transition] | None:
         """The transitions of the workflow this project uses for this issue type, or None when Jira

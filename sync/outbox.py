@@ -17,15 +17,20 @@ from bot.events import (
     EventBus,
     IncidentDeclared,
     IncidentUpdated,
+    JiraCommentRequested,
     KeyEventsUpdated,
+    NoteRemovalRequested,
+    NoteRequested,
     PostmortemRequested,
     ReminderDue,
     ReminderSnoozed,
+    TimelineNoteAdded,
+    TimelineNoteRemoved,
 )
 from bot.jobs import enqueue
 from bot.models import Incident, IncidentUpdate
 from sync.jira_mapping import Directions
-from views import messages
+from views import conversation, messages
 
 SHOWN_IN_ANNOUNCEMENT = {"status", "priority", "title", "description", "commander_id"}
 
@@ -50,14 +55,29 @@ class Kind(StrEnum):
     UPDATE_TIMELINE = "jira.update_timeline"
     SEND_REMINDER = "slack.send_reminder"
     REMINDER_SNOOZED = "slack.reminder_snoozed"
+    APPLY_COMMENT = "jira.apply_comment"
+    SEND_COMMENT = "jira.send_comment"
+    REACT = "slack.react"
+    CAPTURE_NOTE = "slack.capture_note"
+    CHECK_UNPINNED = "slack.check_unpinned"
 
 
-def post_later(session: Session, incident: Incident, text: str, *, channel: str | None = None) -> None:
-    """Queue a message for the incident's channel (or `channel`), in the incident's Slack order.
+def post_later(
+    session: Session,
+    incident: Incident,
+    text: str,
+    *,
+    channel: str | None = None,
+    thread_ts: str | None = None,
+) -> None:
+    """Queue a message for the incident's channel (or `channel`; in a thread with `thread_ts`), in the
+    incident's Slack order.
 
     Nothing is queued when there is nowhere to post (a P4–P5 incident has no channel)."""
     if channel or incident.channel_id:
         payload = {"text": text, **({"channel": channel} if channel else {})}
+        if thread_ts:
+            payload["thread_ts"] = thread_ts
         enqueue(session, Kind.POST, lane=Lane.SLACK, incident_id=incident.id, payload=payload)
 
 
@@ -101,6 +121,13 @@ class Outbox:
         bus.subscribe(ReminderDue, lambda session, event: _reminder_job(session, Kind.SEND_REMINDER, event))
         bus.subscribe(
             ReminderSnoozed, lambda session, event: _reminder_job(session, Kind.REMINDER_SNOOZED, event)
+        )
+        bus.subscribe(JiraCommentRequested, self.jira_comment)
+        bus.subscribe(NoteRequested, self.note_requested)
+        bus.subscribe(NoteRemovalRequested, self.note_removal)
+        bus.subscribe(TimelineNoteAdded, lambda session, event: self.note_changed(session, event, added=True))
+        bus.subscribe(
+            TimelineNoteRemoved, lambda session, event: self.note_changed(session, event, added=False)
         )
 
     def declared(self, session: Session, event: IncidentDeclared) -> None:
@@ -185,3 +212,33 @@ class Outbox:
     def postmortem(self, session: Session, incident: Incident) -> None:
         if self.jira_enabled:
             enqueue(session, Kind.CREATE_POSTMORTEM, lane=Lane.JIRA, incident_id=incident.id)
+
+    # the conversation: Send to Jira and timeline notes --------------------------------------------
+    def jira_comment(self, session: Session, event: JiraCommentRequested) -> None:
+        if self.jira_enabled:
+            payload = {"request_id": event.request.id}
+            enqueue(
+                session, Kind.SEND_COMMENT, lane=Lane.JIRA, incident_id=event.incident.id, payload=payload
+            )
+
+    def note_requested(self, session: Session, event: NoteRequested) -> None:
+        """Read the message (a job: Slack calls), then add the note."""
+        payload = {"channel": event.channel_id, "ts": event.message_ts, "user": event.user_id}
+        if event.thread_ts:
+            payload["thread_ts"] = event.thread_ts
+        enqueue(session, Kind.CAPTURE_NOTE, lane=Lane.SLACK, incident_id=event.incident.id, payload=payload)
+
+    def note_removal(self, session: Session, event: NoteRemovalRequested) -> None:
+        payload = {"channel": event.channel_id, "ts": event.message_ts, "user": event.user_id}
+        enqueue(session, Kind.CHECK_UNPINNED, lane=Lane.SLACK, incident_id=event.incident.id, payload=payload)
+
+    def note_changed(
+        self, session: Session, event: TimelineNoteAdded | TimelineNoteRemoved, *, added: bool
+    ) -> None:
+        """Tell the message's thread, and re-render the post-mortem's timeline (if there is one)."""
+        text = conversation.ADDED_TO_TIMELINE if added else conversation.REMOVED_FROM_TIMELINE
+        post_later(
+            session, event.incident, text, channel=event.note.channel_id, thread_ts=event.note.thread_ts
+        )
+        if self.jira_enabled:
+            enqueue(session, Kind.UPDATE_TIMELINE, lane=Lane.JIRA, incident_id=event.incident.id)

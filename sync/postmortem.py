@@ -13,7 +13,7 @@ Slack refusing a pin) never undoes the post-mortem nor holds up the others:
   `slack.postmortem_pin` pins it, so a retried pin never posts the message twice;
 - `slack.refresh_announcement` and `slack.bookmark` (`Post-mortem`), the existing Slack jobs.
 
-Later key-event changes re-render the `timeline` field (`jira.update_timeline`).
+Later changes of key events and timeline notes re-render the `timeline` field (`jira.update_timeline`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot import incidents
+from bot import incidents, timeline
 from bot.enums import Lane
 from bot.jobs import PermanentFailure, enqueue
 from bot.models import Incident, JiraPostMortem, Job
@@ -94,6 +94,7 @@ class PostMortems(JiraHandlers):
             incident=incident,
             updates=incidents.history(session, incident.id),
             key_events=incidents.key_events(session, incident.id),
+            notes=timeline.notes(session, incident.id),
             channel_url=channel_url,
             ticket=incidents.ticket(session, incident.id),
         )
@@ -220,7 +221,8 @@ class PostMortems(JiraHandlers):
 
     # keeping it current -------------------------------------------------------------------------
     def update_timeline(self, job: Job) -> None:
-        """Re-render the `timeline` field after key events changed (nothing to do without a post-mortem)."""
+        """Re-render the `timeline` field after key events or notes changed (nothing to do without a
+        post-mortem)."""
         with self.ctx.session() as session:
             incident = load(session, job.incident_id)
             postmortem = incidents.postmortem(session, incident.id)

@@ -18,9 +18,10 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from bot.enums import ImpactType, KeyEventKind, Source, Status, highest_impact
-from bot.models import Incident, IncidentUpdate, KeyEvent
+from bot.enums import ImpactType, Source, Status, highest_impact
+from bot.models import Incident, IncidentUpdate, KeyEvent, TimelineNote
 from bot.settings import Settings
+from bot.timeline import Entry, entries
 from sync.create_once import Marker
 from views.announcement import Link
 
@@ -77,15 +78,8 @@ def jira_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-@dataclass(frozen=True)
-class TimelineRow:
-    """One row of the timeline table; `kind` is `created`, `status` or `key_event`."""
-
-    at: datetime
-    kind: str
-    label: str = ""
-    message: str | None = None
-    priority: int | None = None
+#: One row of the timeline table: the domain's timeline entry (`created`, `status`, `key_event`, `note`).
+TimelineRow = Entry
 
 
 @dataclass(frozen=True)
@@ -113,37 +107,17 @@ class PostMortemInputs:
     key_events: Sequence[KeyEvent]
     channel_url: str | None = None
     ticket: Link | None = None
+    notes: Sequence[TimelineNote] = ()
 
 
 def timeline(
-    incident: Incident, updates: Sequence[IncidentUpdate], key_events: Sequence[KeyEvent]
+    incident: Incident,
+    updates: Sequence[IncidentUpdate],
+    key_events: Sequence[KeyEvent],
+    notes: Sequence[TimelineNote] = (),
 ) -> list[TimelineRow]:
-    """Creation, every status change and every key event, ascending by time (stable for equal times)."""
-    declared = next((u for u in updates if u.event_type == "declared"), None)
-    declared_priority = (declared.changes.get("priority") or [None, None])[1] if declared else None
-    rows: list[tuple[datetime, int, int, TimelineRow]] = []
-    created_at = declared.created_at if declared else incident.declared_at
-    rows.append(
-        (
-            created_at,
-            0,
-            0,
-            TimelineRow(created_at, "created", priority=declared_priority or incident.priority),
-        )
-    )
-    for index, update in enumerate(updates):
-        status = update.changes.get("status")
-        if update.event_type == "declared" or not status or not status[1]:
-            continue
-        row = TimelineRow(update.created_at, "status", Status(status[1]).label)
-        rows.append((update.created_at, 1, index, row))
-    order = list(KeyEventKind)
-    for event in key_events:
-        kind = KeyEventKind(event.kind)
-        row = TimelineRow(event.at, "key_event", kind.label, (event.message or "").strip() or None)
-        rows.append((event.at, 1, len(updates) + order.index(kind), row))
-    rows.sort(key=lambda item: item[:3])
-    return [row for *_, row in rows]
+    """Creation, every status change, every key event and every note, ascending by time."""
+    return entries(incident, updates, key_events, notes)
 
 
 def actions(updates: Sequence[IncidentUpdate]) -> list[Action]:
@@ -191,7 +165,7 @@ def render_part(part: str, inputs: PostMortemInputs) -> str:
         "channel_url": inputs.channel_url,
         "channel_name": incident.channel_name or incident.channel_id or "",
         "ticket": inputs.ticket,
-        "timeline": timeline(incident, inputs.updates, inputs.key_events),
+        "timeline": timeline(incident, inputs.updates, inputs.key_events, inputs.notes),
         "actions": actions(inputs.updates),
         "parties": parties(incident),
         "business_impact": level.value if level else None,

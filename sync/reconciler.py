@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
 
@@ -25,6 +25,9 @@ from bot.metrics import RECONCILER_RUNS
 from bot.models import AppliedChangelog, Checkpoint, JiraTicket, utcnow
 from sync.changelog import ChangelogProcessor, changelog_key, history_id, linked_ticket
 from sync.context import SyncContext
+
+if TYPE_CHECKING:
+    from sync.jira_comments import CommentFeed
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +60,21 @@ class Report:
 
 
 class Reconciler:
-    def __init__(self, ctx: SyncContext, processor: ChangelogProcessor, *, page_size: int = 100) -> None:
+    def __init__(
+        self,
+        ctx: SyncContext,
+        processor: ChangelogProcessor,
+        *,
+        page_size: int = 100,
+        comments: CommentFeed | None = None,
+    ) -> None:
         assert ctx.jira is not None
         self.ctx = ctx
         self.jira = ctx.jira
         self.processor = processor
         self.page_size = page_size
+        #: the comments' door, fed the comments of the same issues (written or edited in the window)
+        self.comments = comments
 
     def run(self) -> Report:
         """One reconciliation, unless another process holds the lock."""
@@ -106,13 +118,14 @@ class Reconciler:
         # pages under us (ORDER BY updated would move it to the end and skip the issue after it).
         jql = f'project in ({", ".join(projects)}) AND updated >= "{window}" ORDER BY created ASC'
         token: str | None = None
+        fields = "updated,comment" if self.comments is not None else "updated"
         while True:
             page = self.jira.search(
-                jql, fields="updated", expand="changelog", page_token=token, page_size=self.page_size
+                jql, fields=fields, expand="changelog", page_token=token, page_size=self.page_size
             )
             for issue in page.get("issues") or []:
                 report.issues_seen += 1
-                self._replay_safely(issue, report)
+                self._replay_safely(issue, report, since - OVERLAP)
             token = page.get("nextPageToken")
             if not token or page.get("isLast"):
                 break
@@ -148,10 +161,10 @@ class Reconciler:
             )
         return sorted(wanted & known)
 
-    def _replay_safely(self, issue: dict[str, Any], report: Report) -> None:
+    def _replay_safely(self, issue: dict[str, Any], report: Report, window: datetime) -> None:
         """One issue's failure (a bug, a refusal) is logged and reported; it does not stop the others."""
         try:
-            self._replay(issue, report)
+            self._replay(issue, report, window)
         except RetryLater:
             raise  # Jira or the database is away: this run cannot finish
         except Exception:
@@ -159,7 +172,7 @@ class Reconciler:
             logger.exception("reconcile: replaying %s failed", name)
             report.failed.append(name)
 
-    def _replay(self, issue: dict[str, Any], report: Report) -> None:
+    def _replay(self, issue: dict[str, Any], report: Report, window: datetime) -> None:
         ticket = linked_ticket(self.ctx.engine, issue_id=str(issue.get("id")), issue_key=issue.get("key"))
         if ticket is None:
             return
@@ -182,6 +195,8 @@ class Reconciler:
             if not outcome.duplicate:
                 report.histories_applied += 1
                 report.changes += [f"{ticket.key} #{history.get('id')}: {c}" for c in outcome.applied]
+        if self.comments is not None:
+            report.changes += self.comments.replay(issue, ticket.id, since=window)
 
     def _histories(self, issue: dict[str, Any]) -> list[dict[str, Any]]:
         """The issue's changelog; read in full from the changelog endpoint when the search cut it short

@@ -63,7 +63,9 @@ class SlackUpdates:
         if not channel or not text:
             return
         with slack_call("chat.postMessage", tolerate={"is_archived"}) as outcome:
-            self.ctx.slack.chat_postMessage(channel=channel, text=text, unfurl_links=False)
+            self.ctx.slack.chat_postMessage(
+                channel=channel, text=text, unfurl_links=False, thread_ts=payload.get("thread_ts")
+            )
         if outcome.tolerated:
             logger.info("message for incident %s not posted: channel %s is archived", incident.id, channel)
 

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -29,6 +30,7 @@ from bot.metrics import WEBHOOK_DELIVERIES
 from bot.models import Job, WebhookDelivery
 from sync.changelog import ChangelogProcessor, LinkedTicket, as_dict, changelog_key, linked_ticket
 from sync.context import SyncContext
+from sync.jira_comments import announced_comment
 from sync.outbox import Kind
 
 logger = logging.getLogger(__name__)
@@ -87,9 +89,13 @@ class LinkCache:
 
 
 class WebhookIntake:
-    def __init__(self, ctx: SyncContext) -> None:
+    def __init__(
+        self, ctx: SyncContext, *, own_comment: Callable[[dict[str, Any]], bool] | None = None
+    ) -> None:
         self.ctx = ctx
         self.links = LinkCache(ctx.engine)
+        #: whether a comment is the bot's own (never announced: not even recorded)
+        self.own_comment = own_comment or (lambda _comment: False)
 
     def route(self) -> Route:
         return Route("/jira/webhook", self.receive, methods=["POST"])
@@ -119,8 +125,11 @@ class WebhookIntake:
         return await run_in_threadpool(self._record, identifier, payload)
 
     def _record(self, identifier: str, payload: dict[str, Any]) -> JSONResponse:
-        if payload.get("webhookEvent") not in HANDLED_EVENTS or not _changelog(payload):
-            return _answer(200, "ignored", "not an issue update with a changelog")
+        changelog = payload.get("webhookEvent") in HANDLED_EVENTS and bool(_changelog(payload))
+        written = announced_comment(payload)  # a comment written or edited (sync.jira_comments)
+        comment = written is not None and not self.own_comment(written)
+        if not changelog and not comment:
+            return _answer(200, "ignored", "not an issue update with a changelog, nor a comment")
         issue = as_dict(payload.get("issue"))
         ticket = self.links.lookup(_text(issue.get("id")), _text(issue.get("key")))
         if ticket is None:
@@ -131,13 +140,15 @@ class WebhookIntake:
             except (ValueError, RecursionError):
                 return _answer(400, "malformed", "body cannot be stored")
             session.add(WebhookDelivery(identifier=identifier, body=stored))
-            enqueue(
-                session,
-                Kind.APPLY_WEBHOOK,
-                lane=Lane.INBOUND,
-                incident_id=ticket.incident_id,
-                payload={"identifier": identifier, "ticket_id": ticket.id},
-            )
+            for kind, wanted in ((Kind.APPLY_WEBHOOK, changelog), (Kind.APPLY_COMMENT, comment)):
+                if wanted:
+                    enqueue(
+                        session,
+                        kind,
+                        lane=Lane.INBOUND,
+                        incident_id=ticket.incident_id,
+                        payload={"identifier": identifier, "ticket_id": ticket.id},
+                    )
             try:
                 session.commit()
             except IntegrityError:

@@ -18,6 +18,20 @@ class Callback(StrEnum):
     CLOSE = "incident_close"
 
 
+class Shortcut(StrEnum):
+    """Message shortcuts (callback ids, as `manifest.yml` declares them)."""
+
+    SEND_TO_JIRA = "send_to_jira"
+    ADD_TO_TIMELINE = "add_to_timeline"
+
+
+class Reaction(StrEnum):
+    """Emoji names the bot reads (a pin marks a timeline note) or puts (sent to Jira)."""
+
+    PIN = "pushpin"
+    SENT = "white_check_mark"
+
+
 class Action(StrEnum):
     """Buttons (the announcement's, also used on reminders and the Home tab), and the input elements' id."""
 

@@ -26,6 +26,7 @@ HELP = f"""*{COMMAND}* — declare and run incidents
 • `{COMMAND} status [ref]` — recap: status, priority, commander, Jira, post-mortem, sync state
 • `{COMMAND} postmortem [ref]` — create the Jira post-mortem now
 • `{COMMAND} close [ref]` — close the incident
+• `{COMMAND} timeline [ref]` — key events, status changes and notes (📌 a message to add one), in time order
 • `{COMMAND} list` — open incidents, newest first
 • `{COMMAND} help` — this help
 `ref` is `#12` or a Jira key such as `INC-42`; inside an incident channel it can be left out."""

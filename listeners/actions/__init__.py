@@ -3,7 +3,6 @@ and the Home tab), and the reminders' snoozes."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -12,16 +11,13 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot import incidents, reminders
-from bot.errors import BotError
 from bot.models import Incident, utcnow
 from bot.rules import Actor, check_can_close, check_can_update
-from listeners.common import Services, slack_actor, unexpected
+from listeners.common import Services, answer_privately, slack_actor
 from listeners.recap import request_postmortem
 from views import modals
 from views.ids import Action
 from views.reminders import SNOOZES
-
-logger = logging.getLogger(__name__)
 
 #: What a button does once its incident is loaded; returns the reply for the user who clicked, if any.
 Act = Callable[[Session, Incident, Actor, str | None], str | None]
@@ -72,22 +68,19 @@ class Buttons:
         ack()
         user = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
-        try:
+
+        def work() -> str | None:
             with self.services.uow.session() as session:
                 incident = load(session, body["actions"][0]["value"])
-                reply = act(session, incident, slack_actor(client, user, from_channel=None), channel)
-        except BotError as exc:
-            reply = str(exc)
-        except Exception as exc:
-            reply = unexpected(exc)
-        if reply:
-            try:
-                if body.get("response_url"):
-                    respond(text=reply, response_type="ephemeral", replace_original=False)
-                else:
-                    client.chat_postMessage(channel=user, text=reply)
-            except Exception:
-                logger.exception("could not answer %s's click in %s", user, channel)
+                return act(session, incident, slack_actor(client, user, from_channel=None), channel)
+
+        # A click in the Home tab comes without a response_url: the answer goes by DM then.
+        dm = (
+            None
+            if body.get("response_url")
+            else (lambda text: client.chat_postMessage(channel=user, text=text))
+        )
+        answer_privately(respond, work, user=user, where=channel, dm=dm)
 
     def update(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient) -> None:
         def act(session: Session, incident: Incident, actor: Actor, channel: str | None) -> None:

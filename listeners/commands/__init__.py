@@ -10,13 +10,13 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot import incidents
+from bot import incidents, timeline
 from bot.errors import BotError
 from bot.models import Incident
 from bot.rules import Actor, check_can_close, check_can_update
 from listeners.common import Services, resolve, slack_actor, unexpected
 from listeners.recap import recap, request_postmortem
-from views import messages, modals
+from views import conversation, messages, modals
 from views.ids import COMMAND
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class IncidentCommand:
             "postmortem": self.postmortem,
             "close": self.close,
             "list": self.list,
+            "timeline": self.timeline,
         }
 
     def handle(self, ack: Ack, respond: Respond, command: dict[str, Any], client: WebClient) -> None:
@@ -144,6 +145,18 @@ class IncidentCommand:
     ) -> None:
         incident = resolve(session, channel_id=command.get("channel_id"), reference=argument)
         ack(request_postmortem(session, incident, _actor(command, client), self.services.policy))
+
+    def timeline(
+        self, *, ack: Reply, command: dict, client: WebClient, session: Session, argument: str
+    ) -> None:
+        incident = resolve(session, channel_id=command.get("channel_id"), reference=argument)
+        rows = timeline.entries(
+            incident,
+            incidents.history(session, incident.id),
+            incidents.key_events(session, incident.id),
+            timeline.notes(session, incident.id),
+        )
+        ack(conversation.timeline(incident, rows))
 
     def list(self, *, ack: Reply, command: dict, client: WebClient, session: Session, argument: str) -> None:
         rows = [(i, incidents.ticket(session, i.id)) for i in incidents.open_incidents(session)[:30]]

@@ -19,7 +19,7 @@ from typing import Any
 from .faults import Faults
 from .presets import PRESETS
 from .ratelimit import RateLimits
-from .render import issue_json
+from .render import comment_json, issue_json
 from .rest import Api
 from .server import Listener
 from .state import Change, JiraState
@@ -27,6 +27,8 @@ from .webhooks import WebhookSender
 from .workflow import build_workflow
 
 _ANY_VERSION = re.compile(r"^/rest/api/(?:3|latest)/")
+#: The reduced issue that comment events carry.
+COMMENT_EVENT_FIELDS = ("summary", "status", "priority", "assignee", "issuetype", "project")
 
 
 class JiraEmulator:
@@ -106,9 +108,10 @@ class JiraEmulator:
         """Add a person; they can log in with `email` and token `<account_id>-token`."""
         return self.state.add_user(account_id, email, display_name)
 
-    def add_project(self, key: str, name: str | None = None) -> dict[str, str]:
-        """Add a project (issue keys `KEY-1`, `KEY-2`, ...)."""
-        return self.state.add_project(key, name)
+    def add_project(self, key: str, name: str | None = None, *, service_desk: bool = False) -> dict[str, str]:
+        """Add a project (issue keys `KEY-1`, `KEY-2`, ...); `service_desk`: a Jira Service Management
+        project (`projectTypeKey: service_desk`), whose comments may be internal."""
+        return self.state.add_project(key, name, service_desk=service_desk)
 
     def set_workflow(
         self, statuses: list[str], transitions: list[tuple[str, str, str]], *, issuetype: str | None = None
@@ -334,6 +337,17 @@ class JiraEmulator:
         """Build the webhook body at the moment of the change (called under the state lock)."""
         if self._sender.url is None:
             return
+        comment = comment_json(change.comment) if change.comment is not None else None
+        if change.webhook_event.startswith("comment_"):
+            issue = issue_json(self.state, change.record, wanted=set(COMMENT_EVENT_FIELDS))
+            body = {
+                "timestamp": int(self.state.clock().timestamp() * 1000),
+                "webhookEvent": change.webhook_event,
+                "comment": comment,
+                "issue": {k: issue[k] for k in ("id", "self", "key", "fields")},
+            }
+            self._sender.submit(json.dumps(body).encode())
+            return
         payload: dict[str, Any] = {
             "timestamp": int(self.state.clock().timestamp() * 1000),
             "webhookEvent": change.webhook_event,
@@ -343,4 +357,6 @@ class JiraEmulator:
         }
         if change.history is not None:
             payload["changelog"] = {"id": change.history["id"], "items": change.history["items"]}
+        if comment is not None:
+            payload["comment"] = comment
         self._sender.submit(json.dumps(payload).encode())

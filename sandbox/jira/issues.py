@@ -7,6 +7,7 @@ change made over REST.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from .errors import JiraEmulatorError, not_found_issue
@@ -232,15 +233,29 @@ def assign_issue(state: JiraState, author: str, key: str, account_id: str | None
         return history
 
 
-def add_comment(state: JiraState, author: str, key: str, body: Any, *, notify: bool = True) -> dict[str, Any]:
-    """POST /issue/{key}/comment: store a comment (v2 wiki text or v3 ADF) and touch `updated`."""
+def add_comment(
+    state: JiraState,
+    author: str,
+    key: str,
+    body: Any,
+    *,
+    notify: bool = True,
+    properties: Any = None,
+) -> dict[str, Any]:
+    """POST /issue/{key}/comment: store a comment (v2 wiki text or v3 ADF) with its entity properties,
+    touch `updated`, and send `comment_created` with its `jira:issue_updated` twin (`issue_commented`)."""
     with state.lock:
         record = _issue(state, key)
         if not text_of(body):
             raise JiraEmulatorError(400, [], {"comment": "Comment body can not be empty!"})
+        stored_properties = _comment_properties(properties)
         now = state.clock()
         comment_id = state.next_id()
         user = state.user_ref(author)
+        internal = any(
+            p["key"] == "sd.public.comment" and (p.get("value") or {}).get("internal") is True
+            for p in stored_properties
+        )
         comment = {
             "self": f"{state.base_url}/rest/api/2/issue/{record['id']}/comment/{comment_id}",
             "id": comment_id,
@@ -249,12 +264,71 @@ def add_comment(state: JiraState, author: str, key: str, body: Any, *, notify: b
             "updateAuthor": user,
             "created": jira_time(now),
             "updated": jira_time(now),
-            "jsdPublic": True,
+            "jsdPublic": not internal,
+            "properties": stored_properties,
         }
         record["comments"].append(comment)
         if notify:
             record["updated"] = now
+            _comment_event(state, record, author, comment, "comment_created", "issue_commented")
         return comment
+
+
+def _comment_properties(properties: Any) -> list[dict[str, Any]]:
+    """`properties: [{"key": …, "value": …}]` of a new comment (400 when malformed, as Jira answers)."""
+    if properties is None:
+        return []
+    if not isinstance(properties, list) or not all(
+        isinstance(p, dict) and isinstance(p.get("key"), str) and p["key"] and "value" in p
+        for p in properties
+    ):
+        raise JiraEmulatorError(
+            400, [], {"properties": "Each property needs a non-empty 'key' and a 'value'."}
+        )
+    return [{"key": p["key"], "value": p["value"]} for p in properties]
+
+
+def _comment_event(
+    state: JiraState, record: dict[str, Any], author: str, comment: dict[str, Any], event: str, twin: str
+) -> None:
+    """Jira sends a comment event and, for the same comment, a `jira:issue_updated` carrying it."""
+    state.emit(Change(event, "", record, author, None, comment=comment))
+    state.emit(Change("jira:issue_updated", twin, record, author, None, comment=comment))
+
+
+def find_comment(state: JiraState, key: str, comment_id: str) -> dict[str, Any]:
+    record = _issue(state, key)
+    for comment in record["comments"]:
+        if comment["id"] == str(comment_id):
+            return comment
+    raise JiraEmulatorError(404, ["Can not find a comment for the id: " + str(comment_id) + "."])
+
+
+def edit_comment(state: JiraState, author: str, key: str, comment_id: str, body: Any) -> dict[str, Any]:
+    """PUT /issue/{key}/comment/{id}: new body, `updateAuthor` and `updated`, then `comment_updated`
+    and its twin (`issue_comment_edited`). Saving the same text still counts as an edit, as in Jira."""
+    with state.lock:
+        record = _issue(state, key)
+        comment = find_comment(state, key, comment_id)
+        if not text_of(body):
+            raise JiraEmulatorError(400, [], {"comment": "Comment body can not be empty!"})
+        now = state.clock()
+        if jira_time(now) <= comment["updated"]:  # an edit is always later than the version it replaces
+            now = datetime.strptime(comment["updated"], "%Y-%m-%dT%H:%M:%S.%f%z") + timedelta(milliseconds=1)
+        comment.update(body=body, updateAuthor=state.user_ref(author), updated=jira_time(now))
+        record["updated"] = now
+        _comment_event(state, record, author, comment, "comment_updated", "issue_comment_edited")
+        return comment
+
+
+def delete_comment(state: JiraState, author: str, key: str, comment_id: str) -> None:
+    """DELETE /issue/{key}/comment/{id}: `comment_deleted` and its twin (`issue_comment_deleted`)."""
+    with state.lock:
+        record = _issue(state, key)
+        comment = find_comment(state, key, comment_id)
+        record["comments"].remove(comment)
+        record["updated"] = state.clock()
+        _comment_event(state, record, author, comment, "comment_deleted", "issue_comment_deleted")
 
 
 def add_remote_link(state: JiraState, key: str, body: Any) -> tuple[int, dict[str, Any]]:

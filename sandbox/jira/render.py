@@ -56,7 +56,7 @@ def issue_fields(state: JiraState, record: dict[str, Any], wanted: set[str] | No
         "updated": jira_time(record["updated"]),
         "resolutiondate": jira_time(record.get("resolutiondate")),
         "comment": {
-            "comments": [dict(c) for c in record["comments"]],
+            "comments": [comment_json(c) for c in record["comments"]],
             "self": f"{base}/rest/api/2/issue/{record['id']}/comment",
             "maxResults": len(record["comments"]),
             "total": len(record["comments"]),
@@ -71,6 +71,14 @@ def issue_fields(state: JiraState, record: dict[str, Any], wanted: set[str] | No
         out[field_id] = derived[field_id] if field_id in derived else stored.get(field_id)
     if out.get("labels") is None and "labels" in out:
         out["labels"] = []
+    return out
+
+
+def comment_json(comment: dict[str, Any], *, properties: bool = False) -> dict[str, Any]:
+    """A comment as REST returns it; its entity properties only when asked for (`expand=properties`)."""
+    out = {k: v for k, v in comment.items() if k != "properties"}
+    if properties:
+        out["properties"] = [dict(p) for p in comment.get("properties", [])]
     return out
 
 
@@ -127,7 +135,7 @@ def project_json(state: JiraState, project: dict[str, str]) -> dict[str, Any]:
         "lead": state.user_ref(next(iter(state.users))) if state.users else None,
         "issueTypes": [state.issuetype_ref({"id": ident}) for ident, _ in ISSUE_TYPES],
         "assigneeType": "UNASSIGNED",
-        "projectTypeKey": "software",
+        "projectTypeKey": project.get("projectTypeKey", "software"),
         "simplified": False,
         "style": "classic",
         "isPrivate": False,
@@ -142,7 +150,7 @@ def project_ref(state: JiraState, project: dict[str, str]) -> dict[str, Any]:
         "id": project["id"],
         "key": project["key"],
         "name": project["name"],
-        "projectTypeKey": "software",
+        "projectTypeKey": project.get("projectTypeKey", "software"),
         "simplified": False,
     }
 

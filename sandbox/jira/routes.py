@@ -13,7 +13,15 @@ from typing import Any
 
 from . import issues
 from .errors import JiraEmulatorError, not_found_issue
-from .render import create_meta_field, issue_json, jira_time, project_json, select_fields, split_list
+from .render import (
+    comment_json,
+    create_meta_field,
+    issue_json,
+    jira_time,
+    project_json,
+    select_fields,
+    split_list,
+)
 from .search import search_jql, search_legacy
 from .state import ISSUE_TYPES, JiraState
 
@@ -73,6 +81,9 @@ class Routes:
                 ("PUT", "issue/([^/]+)/assignee", self.assign),
                 ("GET", "issue/([^/]+)/comment", self.comments),
                 ("POST", "issue/([^/]+)/comment", self.add_comment),
+                ("GET", "issue/([^/]+)/comment/([^/]+)", self.comment),
+                ("PUT", "issue/([^/]+)/comment/([^/]+)", self.edit_comment),
+                ("DELETE", "issue/([^/]+)/comment/([^/]+)", self.delete_comment),
                 ("GET", "issue/([^/]+)/remotelink", self.remote_links),
                 ("POST", "issue/([^/]+)/remotelink", self.add_remote_link),
                 ("GET", "issueLinkType", self.link_types),
@@ -245,16 +256,37 @@ class Routes:
 
     def comments(self, request: Request, key: str) -> Result:
         found = self._record(key)["comments"]
+        if (request.arg("orderBy") or "").lstrip("+") in ("-created", "-updated"):
+            found = list(reversed(found))
+        start, size = request.int_arg("startAt", 0), request.int_arg("maxResults", 5000)
+        properties = "properties" in split_list(request.query.get("expand"))
         return 200, {
-            "startAt": 0,
-            "maxResults": len(found),
+            "startAt": start,
+            "maxResults": size,
             "total": len(found),
-            "comments": [dict(c) for c in found],
+            "comments": [comment_json(c, properties=properties) for c in found[start : start + size]],
         }
+
+    def comment(self, request: Request, key: str, comment_id: str) -> Result:
+        properties = "properties" in split_list(request.query.get("expand"))
+        return 200, comment_json(issues.find_comment(self.state, key, comment_id), properties=properties)
 
     def add_comment(self, request: Request, key: str) -> Result:
         body = request.body if isinstance(request.body, dict) else {}
-        return 201, issues.add_comment(self.state, request.account, key, body.get("body"))
+        created = issues.add_comment(
+            self.state, request.account, key, body.get("body"), properties=body.get("properties")
+        )
+        return 201, comment_json(created)
+
+    def edit_comment(self, request: Request, key: str, comment_id: str) -> Result:
+        body = request.body if isinstance(request.body, dict) else {}
+        return 200, comment_json(
+            issues.edit_comment(self.state, request.account, key, comment_id, body.get("body"))
+        )
+
+    def delete_comment(self, request: Request, key: str, comment_id: str) -> Result:
+        issues.delete_comment(self.state, request.account, key, comment_id)
+        return 204, None
 
     def remote_links(self, request: Request, key: str) -> Result:
         return 200, [dict(link) for link in self._record(key)["remote_links"]]

@@ -31,11 +31,12 @@ LINK_TEXTS = {
 class Change:
     """One recorded change, as a webhook would report it."""
 
-    webhook_event: str  # "jira:issue_created" or "jira:issue_updated"
-    event_type: str  # issue_created, issue_updated, issue_generic (transition), issue_assigned
+    webhook_event: str  # "jira:issue_created", "jira:issue_updated" or "comment_created|updated|deleted"
+    event_type: str  # issue_created, issue_updated, issue_generic (transition), issue_assigned, issue_comm…
     record: dict[str, Any]
     author: str
     history: dict[str, Any] | None
+    comment: dict[str, Any] | None = None  # the comment a comment event (or its issue twin) is about
 
 
 class JiraState:
@@ -126,11 +127,16 @@ class JiraState:
                 return account_id
         return None
 
-    def add_project(self, key: str, name: str | None = None) -> dict[str, str]:
-        """Create a project (idempotent by key)."""
+    def add_project(self, key: str, name: str | None = None, *, service_desk: bool = False) -> dict[str, str]:
+        """Create a project (idempotent by key); `service_desk` makes it a Jira Service Management one."""
         with self.lock:
             if key not in self.projects:
-                self.projects[key] = {"id": str(next(self._project_ids)), "key": key, "name": name or key}
+                self.projects[key] = {
+                    "id": str(next(self._project_ids)),
+                    "key": key,
+                    "name": name or key,
+                    "projectTypeKey": "service_desk" if service_desk else "software",
+                }
             return dict(self.projects[key])
 
     def find_project(self, ref: str) -> dict[str, str] | None:

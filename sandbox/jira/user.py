@@ -52,9 +52,17 @@ class JiraUser:
         """Assign to `account_id` (None: unassign); returns the history (None when unchanged)."""
         return issues.assign_issue(self.emu.state, self.account_id, key, account_id)
 
-    def comment(self, key: str, body: str) -> dict[str, Any]:
-        """Add a comment."""
+    def comment(self, key: str, body: Any) -> dict[str, Any]:
+        """Add a comment (its webhooks: `comment_created` and the `issue_commented` twin)."""
         return issues.add_comment(self.emu.state, self.account_id, key, body)
+
+    def edit_comment(self, key: str, comment_id: str, body: Any) -> dict[str, Any]:
+        """Edit a comment's text (`comment_updated` and the `issue_comment_edited` twin)."""
+        return issues.edit_comment(self.emu.state, self.account_id, key, comment_id, body)
+
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        """Delete a comment (`comment_deleted` and the `issue_comment_deleted` twin)."""
+        issues.delete_comment(self.emu.state, self.account_id, key, comment_id)
 
     def create(self, project: str, summary: str, issuetype: str = "Incident", **fields: Any) -> str:
         """Create an issue by hand; returns its key."""

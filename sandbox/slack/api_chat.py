@@ -120,8 +120,11 @@ def post_ephemeral(state: SlackState, params: Params) -> dict[str, Any]:
 @METHODS("chat.getPermalink")
 def get_permalink(state: SlackState, params: Params) -> dict[str, Any]:
     conv = state.conversation(params.required("channel", "channel_not_found"))
-    ts = state.find_message(conv.id, params.required("message_ts", "message_not_found"))["ts"]
+    message = state.find_message(conv.id, params.required("message_ts", "message_not_found"))
+    ts, thread_ts = message["ts"], message.get("thread_ts")
     link = f"https://{state.team_domain}.slack.com/archives/{conv.id}/p{ts.replace('.', '')}"
+    if thread_ts and thread_ts != ts:  # a reply's link opens its thread
+        link += f"?thread_ts={thread_ts}&cid={conv.id}"
     return {"channel": conv.id, "permalink": link}
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sandbox.slack.api_base import ApiError, Params, Registry, paginate
+from sandbox.slack.api_chat import message_json
 from sandbox.slack.state import Conversation, SlackState
 
 METHODS = Registry()
@@ -230,9 +232,61 @@ def _of_types(state: SlackState, params: Params, conversations: Any) -> list[Con
     ]
 
 
+def _in_window(params: Params, ts: str) -> bool:
+    """Slack's `oldest`/`latest` bounds (exclusive unless `inclusive`), compared exactly."""
+    inclusive = params.flag("inclusive")
+    value = Decimal(ts)
+    if params.has("oldest"):
+        oldest = _ts(params, "oldest")
+        if value < oldest or (value == oldest and not inclusive):
+            return False
+    if params.has("latest"):
+        latest = _ts(params, "latest")
+        if value > latest or (value == latest and not inclusive):
+            return False
+    return True
+
+
+def _ts(params: Params, name: str) -> Decimal:
+    try:
+        return Decimal(params.text(name))
+    except InvalidOperation:
+        raise ApiError(f"invalid_ts_{name}") from None
+
+
 @METHODS("conversations.history")
 def history(state: SlackState, params: Params) -> dict[str, Any]:
+    """Top-level messages, newest first, within `oldest`/`latest` (thread replies are not listed)."""
     conv = state.conversation(params.required("channel", "channel_not_found"))
-    top_level = [m for m in reversed(state.messages[conv.id]) if m.get("thread_ts") in (None, m["ts"])]
+    if state.bot_user_id not in conv.members:
+        raise ApiError("channel_not_found" if conv.is_private else "not_in_channel")
+    top_level = [
+        message_json(state, m)
+        for m in reversed(state.messages[conv.id])
+        if m.get("thread_ts") in (None, m["ts"]) and _in_window(params, m["ts"])
+    ]
     page, meta = paginate(top_level, params)
+    return {"messages": page, "has_more": bool(meta["next_cursor"]), "response_metadata": meta}
+
+
+@METHODS("conversations.replies")
+def replies(state: SlackState, params: Params) -> dict[str, Any]:
+    """A thread, oldest first: its parent (always first), then the replies within `oldest`/`latest`.
+    `ts` may be the parent's or any reply's; a message with no replies comes back alone."""
+    conv = state.conversation(params.required("channel", "channel_not_found"))
+    if state.bot_user_id not in conv.members:
+        raise ApiError("channel_not_found" if conv.is_private else "not_in_channel")
+    ts = params.required("ts", "thread_not_found")
+    found = next((m for m in state.messages[conv.id] if m["ts"] == ts), None)
+    if found is None:
+        raise ApiError("thread_not_found")
+    root = found.get("thread_ts") or found["ts"]
+    parent = next((m for m in state.messages[conv.id] if m["ts"] == root), None)
+    thread = [
+        m
+        for m in state.messages[conv.id]
+        if m.get("thread_ts") == root and m["ts"] != root and _in_window(params, m["ts"])
+    ]
+    listed = ([parent] if parent is not None else []) + thread
+    page, meta = paginate([message_json(state, m) for m in listed], params)
     return {"messages": page, "has_more": bool(meta["next_cursor"]), "response_metadata": meta}

@@ -291,6 +291,37 @@ class SlackEmulator:
     def acks(self) -> list[Ack]:
         return list(self._socket.acks) if self._socket else []
 
+    def send_event(self, event: dict[str, Any], timeout: float = 5.0) -> Ack:
+        """Deliver one Events API event (`event_callback`) over Socket Mode, as Slack wraps it."""
+        with self.state.lock:
+            payload = {
+                "token": "sandbox-verification-token",
+                "team_id": self.state.team_id,
+                "api_app_id": self.state.app_id,
+                "event": event,
+                "type": "event_callback",
+                "event_id": f"Ev{self.state.next_id('Ev', 10)}",
+                "event_time": self.state.now(),
+                "authorizations": [
+                    {
+                        "enterprise_id": None,
+                        "team_id": self.state.team_id,
+                        "user_id": self.state.bot_user_id,
+                        "is_bot": True,
+                        "is_enterprise_install": False,
+                    }
+                ],
+                "is_ext_shared_channel": False,
+                "event_context": f"4-sandbox-{self.state.next_id('ctx', 10)}",
+            }
+        return self.send_envelope("events_api", payload, timeout)
+
+    def reactions(self, channel_id: str, ts: str) -> dict[str, list[str]]:
+        """The reactions on a message: emoji name → the users who put it there."""
+        with self.state.lock:
+            message = self.state.find_message(channel_id, ts)
+            return {r["name"]: list(r["users"]) for r in message.get("reactions", [])}
+
     def issue_trigger(self, user_id: str, view_id: str | None = None) -> str:
         """A fresh trigger_id for `user_id`, valid for `trigger_ttl` seconds (SlackUser uses this)."""
         with self.state.lock:

@@ -14,7 +14,8 @@ from typing import Any
 
 from sandbox.slack import blockkit, forms, modals
 from sandbox.slack.api_base import ApiError
-from sandbox.slack.api_chat import deliver_response, message_json
+from sandbox.slack.api_chat import deliver_response, message_json, post
+from sandbox.slack.api_reactions import add_reaction, remove_reaction
 from sandbox.slack.blockkit import buttons, input_blocks
 from sandbox.slack.emulator import SlackEmulator
 from sandbox.slack.socket_mode import Ack
@@ -347,5 +348,81 @@ class SlackUser:
                 "trigger_id": self.state.issue_trigger(self.user_id, current["id"]),
                 "view": copy.deepcopy(current),
                 "actions": [self._action(block, element, self.state.next_ts())],
+            }
+        return self.emu.send_envelope("interactive", payload, timeout)
+
+    # ---- messages, reactions and message shortcuts ------------------------------------------------
+    def say(self, channel_id: str, text: str, *, thread_ts: str | None = None) -> str:
+        """Post a message as this person (in a thread when `thread_ts`); returns its ts."""
+        with self.state.lock:
+            conv = self.state.conversation(channel_id)
+            if self.user_id not in conv.members:
+                raise PermissionError(f"{self.user_id} is not in {channel_id}")
+            return post(
+                self.state, conv, {"text": text, "blocks": []}, user=self.user_id, thread_ts=thread_ts
+            )["ts"]
+
+    def delete(self, channel_id: str, ts: str) -> None:
+        """Delete one's own message; a parent with replies stays as a tombstone, as in Slack."""
+        with self.state.lock:
+            message = self.state.find_message(channel_id, ts)
+            if message["user"] != self.user_id:
+                raise PermissionError("people delete only their own messages")
+            if message.get("reply_count"):
+                for key in ("blocks", "attachments", "reactions", "edited_ts"):
+                    message.pop(key, None)
+                message.update(subtype="tombstone", text="This message was deleted.", user="USLACKBOT")
+            else:
+                self.state.messages[channel_id].remove(message)
+
+    def react(self, channel_id: str, ts: str, name: str, *, timeout: float = 5.0) -> Ack | None:
+        """Add a reaction; the app hears `reaction_added` when it is in the channel."""
+        with self.state.lock:
+            message = add_reaction(self.state, channel_id, ts, name, self.user_id)
+            event = self._reaction_event("reaction_added", channel_id, message, name)
+        return self._tell_app(channel_id, event, timeout)
+
+    def unreact(self, channel_id: str, ts: str, name: str, *, timeout: float = 5.0) -> Ack | None:
+        """Remove one's reaction; the app hears `reaction_removed` when it is in the channel."""
+        with self.state.lock:
+            message = remove_reaction(self.state, channel_id, ts, name, self.user_id)
+            event = self._reaction_event("reaction_removed", channel_id, message, name)
+        return self._tell_app(channel_id, event, timeout)
+
+    def _reaction_event(
+        self, kind: str, channel_id: str, message: dict[str, Any], name: str
+    ) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "user": self.user_id,
+            "reaction": name,
+            "item_user": message.get("user"),
+            "item": {"type": "message", "channel": channel_id, "ts": message["ts"]},
+            "event_ts": self.state.next_ts(),
+        }
+
+    def _tell_app(self, channel_id: str, event: dict[str, Any], timeout: float) -> Ack | None:
+        with self.state.lock:
+            if self.state.bot_user_id not in self.state.conversation(channel_id).members:
+                return None  # Slack sends an app the events of the channels it is in
+        return self.emu.send_event(event, timeout)
+
+    def shortcut(self, channel_id: str, ts: str, callback_id: str, *, timeout: float = 5.0) -> Ack:
+        """Run a message shortcut on a message (a `message_action` payload, as Slack sends it)."""
+        with self.state.lock:
+            conv = self.state.conversation(channel_id)
+            message = self.state.find_message(conv.id, ts)
+            context = {"user_id": self.user_id, "channel_id": conv.id, "message_ts": None}
+            self._acting()
+            payload = {
+                "type": "message_action",
+                **self._common(),
+                "action_ts": self.state.next_ts(),
+                "callback_id": callback_id,
+                "trigger_id": self.state.issue_trigger(self.user_id),
+                "response_url": self.state.issue_response_url("actions", context),
+                "message_ts": message["ts"],
+                "message": message_json(self.state, message),
+                "channel": {"id": conv.id, "name": conv.name},
             }
         return self.emu.send_envelope("interactive", payload, timeout)

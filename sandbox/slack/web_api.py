@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.slack import api_chat, api_conversations, api_directory, api_items, api_views
+from sandbox.slack import api_chat, api_conversations, api_directory, api_items, api_reactions, api_views
 from sandbox.slack.api_base import JSON_PARAMS, ApiError, Handler, Params
 from sandbox.slack.state import SlackState
 
@@ -27,6 +27,7 @@ METHODS: dict[str, Handler] = {
     **api_conversations.METHODS,
     **api_chat.METHODS,
     **api_items.METHODS,
+    **api_reactions.METHODS,
     **api_views.METHODS,
 }
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})

@@ -20,7 +20,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
 import listeners
-from views.ids import COMMAND
+from views.ids import COMMAND, Shortcut
 from views.messages import HELP
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,6 +54,18 @@ SCOPES: dict[str, tuple[frozenset[str], ...]] = {
     # The bot reads `profile.email` from users.info, which Slack only fills with users:read.email.
     "users.info": (frozenset({"users:read", "users:read.email"}),),
     "users.lookupByEmail": (frozenset({"users:read.email"}),),
+    "chat.getPermalink": (frozenset(),),
+    "conversations.history": (frozenset({"channels:history"}),),
+    "conversations.replies": (frozenset({"channels:history"}),),
+    "reactions.add": (frozenset({"reactions:write"}),),
+    "reactions.get": (frozenset({"reactions:read"}),),
+}
+#: Bot event -> the scope Slack requires before it delivers the event to the app.
+#: The scope Slack requires before it delivers each bot event (None: the event needs none).
+EVENT_SCOPES = {
+    "reaction_added": "reactions:read",
+    "reaction_removed": "reactions:read",
+    "app_home_opened": None,
 }
 
 
@@ -220,3 +232,50 @@ def test_the_manifests_slash_command_is_the_one_the_listeners_answer() -> None:
     assert status == 200
     assert "/incident open" in body and HELP.splitlines()[0].replace("*", "") in body.replace("*", "")
     assert _dispatch(app, "/not-ours", "help")[0] == 404
+
+
+def test_the_manifests_bot_events_and_shortcuts_are_the_ones_the_listeners_answer() -> None:
+    text = manifest()
+    app = App(
+        client=WebClient(base_url="http://127.0.0.1:9/api/"),
+        authorize=lambda **_: AuthorizeResult(enterprise_id=None, team_id="T1", bot_token="xoxb-test"),
+        raise_error_for_unhandled_request=False,
+    )
+    listeners.register(app, SimpleNamespace())  # type: ignore[arg-type]
+    events = manifest_list(text, "bot_events")
+    shortcuts = re.findall(r"^\s+callback_id:\s*(\w+)", text, flags=re.MULTILINE)
+    assert sorted(events) == ["app_home_opened", "reaction_added", "reaction_removed"]
+    assert sorted(shortcuts) == sorted(s.value for s in Shortcut)
+    assert all(re.search(rf"type: message\s+callback_id: {s}", text) for s in shortcuts), "message shortcuts"
+    scopes = set(manifest_bot_scopes(text))
+    assert all(EVENT_SCOPES[event] in scopes for event in events if EVENT_SCOPES[event]), (
+        "Slack delivers an event only with its scope"
+    )
+    for name in [*events, *shortcuts]:
+        assert _answers(app, name), f"no listener for {name}"
+    assert not _answers(app, "create_nothing"), "the check can fail"
+
+
+def _answers(app: App, name: str) -> bool:
+    """Whether a listener takes a minimal payload of this event or message shortcut."""
+    if name in EVENT_SCOPES:
+        body: dict = {
+            "type": "event_callback",
+            "team_id": "T1",
+            "event": {"type": name, "user": "U1", "reaction": "eyes", "item": {"type": "message"}},
+        }
+    else:
+        body = {
+            "type": "message_action",
+            "callback_id": name,
+            "team": {"id": "T1"},
+            "user": {"id": "U1"},
+            "channel": {"id": "C1"},
+            "message": {},
+            "response_url": "http://127.0.0.1:9/actions/T1/x",
+            "trigger_id": "1.2.3",
+        }
+    return any(
+        listener.matches(req=BoltRequest(body=body, mode="socket_mode"), resp=None)
+        for listener in app._listeners
+    )
