@@ -50,13 +50,26 @@ class KeyValueStore:
             logger.warning("redis unavailable for set %s: %s", key, exc)
             return not only_if_absent
 
-    def take(self, key: str) -> str | None:
-        """Get and delete in one step, so a key can be used exactly once."""
+    def count_up(self, key: str, *, ttl: float) -> None:
+        """Add one to a counter kept for `ttl` from its last increment."""
         try:
-            return self._client.getdel(key)
+            with self._client.pipeline() as pipe:
+                pipe.incr(key)
+                pipe.pexpire(key, int(ttl * 1000))
+                pipe.execute()
         except redis.RedisError as exc:
-            logger.warning("redis unavailable for take %s: %s", key, exc)
-            return None
+            logger.warning("redis unavailable for count_up %s: %s", key, exc)
+
+    def take_one(self, key: str) -> bool:
+        """Take one from a counter, atomically: True when there was one to take (the key goes at zero)."""
+        try:
+            left = self._client.decr(key)
+            if left <= 0:
+                self._client.delete(key)
+            return left >= 0
+        except redis.RedisError as exc:
+            logger.warning("redis unavailable for take_one %s: %s", key, exc)
+            return False
 
     def get(self, key: str) -> str | None:
         try:

@@ -1,8 +1,9 @@
 """Loop guards between Slack and Jira: the bounce keys, and the bot's own account.
 
 Before the bot writes a value to Jira it sets `sync:impact_to_jira:<incident>:<field>:<value>` for
-60 s; when Jira reports that same value back (by webhook or reconciler) the processor takes the key,
-once, and skips the change. Long text values are hashed so keys stay short.
+60 s (a count of such writes); when Jira reports that same value back (by webhook or reconciler) the
+processor takes one off, and skips the change; the key goes when none is left. Long text values are
+hashed so keys stay short.
 """
 
 from __future__ import annotations
@@ -30,16 +31,19 @@ class BounceGuard:
         self.kv = kv
 
     def expect(self, incident_id: int, field: str, value: object) -> str:
-        """Remember that Jira will report `field` = `value` because we are writing it; returns the key."""
+        """Remember that Jira will report `field` = `value` because we are writing it; returns the key.
+
+        The key counts the writes whose echo is still to come: the same value written twice before
+        the first echo arrives (to "" and back, say) must swallow both echoes, not only the first."""
         key = bounce_key(incident_id, field, value)
-        self.kv.set(key, "1", ttl=BOUNCE_TTL_SECONDS)
+        self.kv.count_up(key, ttl=BOUNCE_TTL_SECONDS)
         return key
 
     def forget(self, keys: list[str]) -> None:
         """Take the keys back: the write failed before Jira applied it, so no echo will come."""
         for key in keys:
-            self.kv.delete(key)
+            self.kv.take_one(key)
 
     def is_echo(self, incident_id: int, field: str, value: object) -> bool:
-        """True (once) when this change is the echo of our own write."""
-        return self.kv.take(bounce_key(incident_id, field, value)) is not None
+        """True (once per write) when this change is the echo of our own write."""
+        return self.kv.take_one(bounce_key(incident_id, field, value))

@@ -39,11 +39,14 @@ def test_keys_expire(kv) -> None:
     assert kv.get(k) is None
 
 
-def test_take_is_single_use(kv) -> None:
+def test_a_counter_gives_as_many_as_were_counted_then_goes(kv) -> None:
     k = key()
-    kv.set(k, "v", ttl=5)
-    assert kv.take(k) == "v"
-    assert kv.take(k) is None
+    kv.count_up(k, ttl=5)
+    kv.count_up(k, ttl=5)
+    assert kv.get(k) == "2"
+    assert kv.take_one(k) and kv.take_one(k)
+    assert not kv.take_one(k), "none left"
+    assert kv.get(k) is None, "the key went at zero, and an empty take left nothing behind"
 
 
 def test_lock_has_one_holder_and_is_released(kv) -> None:
@@ -70,7 +73,7 @@ def test_a_lock_that_expired_and_was_retaken_is_not_released_by_the_old_holder(k
 def test_unreachable_redis_degrades_instead_of_crashing(caplog) -> None:
     store = KeyValueStore.from_url("redis://127.0.0.1:1/0")
     assert not store.ping()
-    assert store.take("k") is None
+    assert store.take_one("k") is False
     assert store.set("k", "v", ttl=1, only_if_absent=True) is False
     with store.lock("x", ttl=1) as held:
         assert not held

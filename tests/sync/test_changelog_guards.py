@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from bot import incidents
+from bot.enums import UpdateKind
 from bot.models import AppliedChangelog
 from sync.guards import BounceGuard, bounce_key
 from tests.sync.conftest import serving
@@ -181,3 +183,32 @@ def test_two_status_items_in_one_history_are_judged_by_the_last(harness) -> None
     assert outcome.applied == [] and "status: close refused by the close rules" in outcome.skipped
     assert harness.incident(incident.id).status == "OPEN"
     assert "cannot be closed yet" in jira_lines(harness, incident)[-1]
+
+
+def test_a_value_written_twice_before_its_echoes_swallows_both(database_url, emulators) -> None:
+    # Only the bounce keys know the bot's writes here; it writes A, then Z, then A again while Jira's
+    # webhooks are late, and Bob changes the summary in between.
+    with (
+        other_harness(database_url, emulators, jira_bot_account_id="acc-not-the-bot") as harness,
+        serving(harness),
+    ):
+        incident, ticket = declared(harness)
+        first, other = "Checkout returns 502 errors", "Checkout returns 503 errors"
+        harness.jira.hold_webhooks()
+        harness.update(incident, title=first)
+        harness.drain()
+        harness.update(incident, title=other)
+        harness.drain()
+        harness.jira_user("bob").update(ticket.key, summary="Checkout returns 504 errors")
+        harness.update(incident, title=first)
+        harness.drain()
+        assert harness.runtime.kv.get(bounce_key(incident.id, "summary", first)) == "2"
+
+        harness.jira.release_all_webhooks()
+        settle(harness)
+
+        assert harness.incident(incident.id).title == first
+        with harness.session() as session:
+            last = incidents.history(session, incident.id)[-1]
+        assert last.event_type == UpdateKind.CORRECTED, "the second echo was known as the bot's write"
+        assert harness.runtime.kv.get(bounce_key(incident.id, "summary", first)) is None
