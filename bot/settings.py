@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     jira_pat: SecretStr | None = None
     jira_bot_account_id: str | None = None
     jira_webhook_secret: SecretStr | None = None
+    #: Server/Data Center bodies carry every comment of the issue: a long ticket's delivery is large
+    webhook_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     jira_timeout_seconds: float = Field(default=10.0, gt=0)
     jira_credentials_check_seconds: float = Field(default=60.0, gt=0)
     jira_max_requests_per_second: float = Field(default=10.0, gt=0)

@@ -131,6 +131,10 @@ def emulators() -> Iterator[tuple[SlackEmulator, JiraEmulator, str]]:
         yield running
 
 
+#: the harness's body limit: smaller than the default, so the limit's tests send small bodies
+HARNESS_WEBHOOK_MAX_BYTES = 1024 * 1024
+
+
 def harness_settings(
     database_url: str, slack: SlackEmulator, jira: JiraEmulator, announcements: str, **extra: Any
 ):
@@ -154,6 +158,7 @@ def harness_settings(
         job_backoff_base_seconds=0.05,
         job_backoff_max_seconds=0.2,
         jira_max_requests_per_second=1000,  # tests of the budget itself set theirs
+        webhook_max_bytes=HARNESS_WEBHOOK_MAX_BYTES,
     )
     values.update(extra)
     return load_settings(**values)
