@@ -75,6 +75,8 @@ class JiraGateway:
         self._myself: dict[str, Any] | None = None
         self._projects: set[str] = set()
         self._service_desks: dict[str, bool] = {}
+        self._field_names: dict[str, str] = {}
+        self._field_names_fresh_until = 0.0
 
     def client(self) -> JIRA:
         with self._lock:
@@ -138,6 +140,22 @@ class JiraGateway:
 
     def field_ids(self) -> set[str]:
         return self.call("fields", lambda jira: {field["id"] for field in jira.fields()})
+
+    def field_id_named(self, name: str) -> str | None:
+        """The id of the custom field shown as `name` (Server/Data Center changelog items name custom
+        fields only so). The list (`GET field`) is kept; a name not in it asks again, at most once a
+        minute (a field created or renamed since)."""
+        known = self._field_names.get(name.casefold())
+        if known is None and time.monotonic() >= self._field_names_fresh_until:
+            fields = self.rest("GET", "field") or []
+            self._field_names = {
+                str(f.get("name", "")).casefold(): str(f["id"])
+                for f in fields
+                if isinstance(f, dict) and f.get("custom") and f.get("id")
+            }
+            self._field_names_fresh_until = time.monotonic() + 60.0
+            known = self._field_names.get(name.casefold())
+        return known
 
     def has_project(self, key: str) -> bool:
         """Whether Jira has this project and shows it to us (`GET project/{key}`); a yes is remembered."""

@@ -84,11 +84,17 @@ def description(incident: Incident, channel_url: str | None, text: str | None = 
     return "\n\n".join(part for part in parts if part)
 
 
+def one_line_ending(text: str) -> str:
+    """Text with `\n` line endings: Jira Server/Data Center gives edited text back with CRLF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def strip_generated(text: str | None) -> str:
-    """The incident's own description inside a ticket description (the generated lines removed)."""
+    """The incident's own description inside a ticket description (the generated lines removed),
+    line-ending-blind."""
     kept = [
         part
-        for part in (text or "").split("\n\n")
+        for part in one_line_ending(text or "").split("\n\n")
         if not part.startswith(("Slack channel: ", "Suggested team to be routed: "))
         and not MARKER.pattern.fullmatch(part.strip())
     ]

@@ -176,7 +176,12 @@ class WebhookApplier:
             "items": changelog.get("items"),
             "author": as_dict(payload.get("user")),
         }
-        outcome = self.processor.apply(ticket_id=job.payload["ticket_id"], history=history, door="webhook")
+        outcome = self.processor.apply(
+            ticket_id=job.payload["ticket_id"],
+            history=history,
+            door="webhook",
+            issue_key=as_dict(payload.get("issue")).get("key"),
+        )
         logger.info(
             "webhook %s for incident %s: applied %s, skipped %s%s",
             delivery.identifier,
