@@ -21,7 +21,7 @@ MARKER = Marker("Incident #{id}, declared from Slack.", re.compile(r"Incident #(
 
 
 def prepare_jira_fields(
-    incident: Incident, *, settings: Settings, reporter_account: str | None, channel_url: str | None
+    incident: Incident, *, settings: Settings, reporter: dict[str, Any] | None, channel_url: str | None
 ) -> dict[str, Any]:
     """The `fields` of the create-issue request, for P1–P5 alike: every field id from the settings."""
     fields: dict[str, Any] = {
@@ -54,8 +54,8 @@ def prepare_jira_fields(
         fields["labels"] = labels
     if settings.raid_jira_incident_category_field and incident.category:
         fields[settings.raid_jira_incident_category_field] = {"value": incident.category}
-    if reporter_account:
-        fields["reporter"] = {"accountId": reporter_account}
+    if reporter:
+        fields["reporter"] = reporter
     return fields
 
 
