@@ -104,15 +104,19 @@ class Harness:
 
 
 @contextmanager
-def running_emulators() -> Iterator[tuple[SlackEmulator, JiraEmulator, str]]:
-    """Both emulators seeded with the people, and the announcements channel."""
+def running_emulators(
+    deployment: str = "cloud", pat: str | None = None
+) -> Iterator[tuple[SlackEmulator, JiraEmulator, str]]:
+    """Both emulators seeded with the people, and the announcements channel (Jira Cloud unless told)."""
     slack = SlackEmulator(bot_token=BOT_TOKEN, app_token=APP_TOKEN).start()
     jira = JiraEmulator(
         bot_email=JIRA_EMAIL,
         bot_token=JIRA_TOKEN,
         bot_account_id=JIRA_BOT,
         projects=("INC", "PM", "TEAM"),
+        pat=pat,
         webhook_retry_delays=(0.05,),
+        deployment=deployment,
     ).start()
     try:
         for p in PEOPLE:
