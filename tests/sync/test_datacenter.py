@@ -80,3 +80,37 @@ def test_the_reconciler_pages_data_centers_search_on_start_at(dc) -> None:
     assert report.issues_seen == 10 and report.linked == 1
     harness.drain()
     assert harness.incident(incident.id).priority == 1
+
+
+def test_a_refused_pat_is_told_once_the_lane_waits_and_resumes(database_url: str) -> None:
+    with (
+        running_emulators(deployment="datacenter", pat=PAT) as emulators,
+        build_harness(
+            database_url,
+            emulators,
+            jira_pat=PAT,
+            jira_user=None,
+            jira_api_token=None,
+            jira_credentials_check_seconds=0.2,
+        ) as harness,
+    ):
+        incident = harness.declare(2)
+        harness.drain()
+        key = harness.ticket(incident).key
+        harness.jira.refuse_credentials(seconds=None)
+        harness.jira.clear_requests()
+        harness.update(incident, title="Renamed while the PAT is refused")
+        harness.update(incident, priority=1)
+        harness.drain()
+        assert [r["status"] for r in harness.jira.requests] == [401], "one request learnt it; the rest wait"
+        texts = [m["text"] for m in harness.slack.messages(harness.announcements)]
+        refused = [t for t in texts if "Jira refused the bot's credentials" in t]
+        assert len(refused) == 1 and "JIRA_PAT" in refused[0] and PAT not in refused[0]
+        harness.jira.accept_credentials()
+        [check] = [task for task in harness.runtime.periodic if task.name == "jira-credentials"]
+        check.run()
+        harness.drain_all()
+        fields = harness.jira.issue(key)["fields"]
+        assert fields["summary"] == "Renamed while the PAT is refused"
+        assert fields["customfield_11064"]["value"] == "1"
+        assert not harness.jobs(state="failed")
