@@ -113,21 +113,19 @@ class JiraState:
             return None
         base = self.base_url
         if self.datacenter:
-            return {
+            ids = {
                 "self": f"{base}/rest/api/2/user?username={account_id}",
                 "name": account_id,
                 "key": user["key"],
-                "emailAddress": user["emailAddress"],
-                "avatarUrls": {size: f"{base}/avatar/{account_id}?s={size}" for size in ("48x48", "24x24")},
-                "displayName": user["displayName"],
-                "active": True,
-                "timeZone": "UTC",
-                "locale": "en_US",
+            }
+        else:
+            ids = {
+                "self": f"{base}/rest/api/2/user?accountId={account_id}",
+                "accountId": account_id,
+                "accountType": "atlassian",
             }
         return {
-            "self": f"{base}/rest/api/2/user?accountId={account_id}",
-            "accountId": account_id,
-            "accountType": "atlassian",
+            **ids,
             "emailAddress": user["emailAddress"],
             "avatarUrls": {size: f"{base}/avatar/{account_id}?s={size}" for size in ("48x48", "24x24")},
             "displayName": user["displayName"],
