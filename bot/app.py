@@ -266,7 +266,7 @@ def _wire_jira(
 
     processor = ChangelogProcessor(ctx, directory, guard, mapping)
     registry.register(Kind.APPLY_WEBHOOK, WebhookApplier(ctx, processor))
-    comments = CommentProcessor(ctx, bot_account=lambda: processor.bot_account)
+    comments = CommentProcessor(ctx, bot_accounts=lambda: processor.bot_accounts)
     routes.append(WebhookIntake(ctx, own_comment=comments.known_own).route())
     registry.register(Kind.APPLY_COMMENT, CommentApplier(ctx, comments))
     reconciler = Reconciler(ctx, processor, comments=CommentFeed(ctx, comments))

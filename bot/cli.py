@@ -46,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the emulated Jira's shape: default (Incoming … Closed, priority in customfield_11064) or "
         "simple (To Do → In Progress → In Review → Done, Jira's own priority field)",
     )
+    sandbox.add_argument(
+        "--jira",
+        choices=["cloud", "datacenter"],
+        default="cloud",
+        help="the emulated Jira deployment: cloud (accountIds, search/jql) or datacenter (a personal "
+        "access token, people by name, search with startAt, changelogs without fieldId, CRLF text)",
+    )
     sandbox.set_defaults(handler=_sandbox)
     commands.add_parser("doctor", help="check configuration, database, Redis, Slack and Jira").set_defaults(
         handler=_doctor
@@ -108,7 +115,9 @@ def _start(settings: Settings, args: argparse.Namespace) -> int:
 def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     from sandbox.walk import run_sandbox
 
-    return run_sandbox(jira_workflow=getattr(args, "jira_workflow", "default"))
+    return run_sandbox(
+        jira_workflow=getattr(args, "jira_workflow", "default"), jira=getattr(args, "jira", "cloud")
+    )
 
 
 def _doctor(settings: Settings, _args: argparse.Namespace) -> int:

@@ -90,14 +90,16 @@ def _jira_lane(engine: Engine) -> str:
 
 def _jira_account(settings: Settings) -> str:
     from sync.jira_client import JiraGateway
+    from sync.jira_people import person_ids
 
-    me = JiraGateway(settings).myself()
+    gateway = JiraGateway(settings)
+    me = gateway.myself()
+    ids = ", ".join(sorted(person_ids(me)))  # accountId on Cloud; name and key on Data Center
     configured = settings.jira_bot_account_id
-    if configured and configured != me.get("accountId"):
-        raise ValueError(
-            f"JIRA_BOT_ACCOUNT_ID is {configured} but the credentials belong to {me.get('accountId')}"
-        )
-    return f"/myself ok: {me.get('displayName')} ({me.get('accountId')})"
+    if configured and configured not in person_ids(me):
+        raise ValueError(f"JIRA_BOT_ACCOUNT_ID is {configured} but the credentials belong to {ids}")
+    deployment = "Jira Cloud" if gateway.cloud else "Jira Data Center"
+    return f"/myself ok on {deployment}: {me.get('displayName')} ({ids})"
 
 
 def _jira_fields(settings: Settings) -> str:

@@ -69,8 +69,11 @@ class Settings(BaseSettings):
     jira_user: str | None = None
     jira_api_token: SecretStr | None = None
     jira_pat: SecretStr | None = None
+    jira_password: SecretStr | None = None
     jira_bot_account_id: str | None = None
     jira_webhook_secret: SecretStr | None = None
+    #: Server/Data Center bodies carry every comment of the issue: a long ticket's delivery is large
+    webhook_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     jira_timeout_seconds: float = Field(default=10.0, gt=0)
     jira_credentials_check_seconds: float = Field(default=60.0, gt=0)
     jira_max_requests_per_second: float = Field(default=10.0, gt=0)
@@ -364,10 +367,11 @@ class Settings(BaseSettings):
                 missing.append(
                     "JIRA_URL: your Jira site, e.g. https://acme.atlassian.net (or ENABLE_JIRA=false)"
                 )
-            if not self.jira_pat and not (self.jira_user and self.jira_api_token):
+            if not self.jira_pat and not (self.jira_user and (self.jira_api_token or self.jira_password)):
                 missing.append(
                     "JIRA_USER and JIRA_API_TOKEN (Jira Cloud: id.atlassian.com > Security > API tokens) "
-                    "or JIRA_PAT (Data Center personal access token)"
+                    "or JIRA_PAT (Data Center personal access token) or JIRA_USER and JIRA_PASSWORD "
+                    "(Data Center)"
                 )
         return missing
 

@@ -25,6 +25,7 @@ from sandbox.slack import SlackEmulator, SlackUser
 
 BOT_TOKEN, APP_TOKEN = "xoxb-sandbox", "xapp-sandbox"
 JIRA_EMAIL, JIRA_TOKEN, JIRA_BOT = "bot@example.com", "jira-sandbox-token", "acc-bot"
+JIRA_PAT = "jira-sandbox-pat"  # the bot's personal access token on the Data Center site
 WEBHOOK_SECRET = "sandbox-webhook-secret"
 
 
@@ -168,15 +169,23 @@ def start_rig(
     env: dict[str, str] | None = None,
     start_bot: bool = True,
     jira_workflow: str = "default",
+    jira: str = "cloud",
 ) -> Rig:
     """Start Slack and Jira emulators seeded with people and channels, then (by default) the bot.
 
     `jira_workflow` picks the Jira site's shape (`sandbox.shapes`): the emulator takes it, and the bot
-    gets the settings that match it."""
+    gets the settings that match it. `jira` is the deployment (`cloud`, or `datacenter`: the bot then
+    authenticates with a personal access token, `JIRA_PAT`)."""
     shape = SHAPES[jira_workflow]
     slack = SlackEmulator(bot_token=BOT_TOKEN, app_token=APP_TOKEN).start()
+    deployment = jira
     jira = JiraEmulator(
-        bot_email=JIRA_EMAIL, bot_token=JIRA_TOKEN, bot_account_id=JIRA_BOT, projects=("INC", "PM", "TEAM")
+        bot_email=JIRA_EMAIL,
+        bot_token=JIRA_TOKEN,
+        bot_account_id=JIRA_BOT,
+        projects=("INC", "PM", "TEAM"),
+        pat=JIRA_PAT,
+        deployment=deployment,
     ).start()
     if shape.env:
         jira.use_preset(shape.preset)
@@ -196,8 +205,6 @@ def start_rig(
             "SLACK_API_URL": slack.api_url,
             "SLACK_ANNOUNCEMENTS_CHANNEL": announcements,
             "JIRA_URL": jira.url,
-            "JIRA_USER": JIRA_EMAIL,
-            "JIRA_API_TOKEN": JIRA_TOKEN,
             "JIRA_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "JIRA_TIMEOUT_SECONDS": "5",
             "RAID_JIRA_PROJECT_KEY": "INC",
@@ -214,6 +221,10 @@ def start_rig(
             "LOG_LEVEL": "INFO",
         }
     )
+    if deployment == "datacenter":
+        bot_env["JIRA_PAT"] = JIRA_PAT
+    else:
+        bot_env.update({"JIRA_USER": JIRA_EMAIL, "JIRA_API_TOKEN": JIRA_TOKEN})
     if redis_url:
         bot_env["REDIS_URL"] = redis_url
     else:

@@ -80,9 +80,14 @@ def _jira_detail(body: Any) -> str:
         return "fields=" + ", ".join(sorted(body["fields"]))[:120]
     if "transition" in body:
         return f"transition={body['transition'].get('id')}"
-    if "accountId" in body:
-        return f"assignee={body['accountId']}"
+    if "accountId" in body or "name" in body:
+        return f"assignee={body.get('accountId', body.get('name'))}"
     return ", ".join(sorted(body))[:80]
+
+
+def _person(user: Any) -> str | None:
+    """A Jira user's id on either deployment (Cloud: accountId; Data Center: name)."""
+    return (user.get("accountId") or user.get("name")) if isinstance(user, dict) else None
 
 
 def walk(rig: Rig, out: Callable[[str], None] = print) -> None:
@@ -123,7 +128,7 @@ def walk(rig: Rig, out: Callable[[str], None] = print) -> None:
     jira.wait_for(
         lambda: (
             jira.issue(key)["status"] == investigating
-            and (jira.issue(key)["fields"].get("assignee") or {}).get("accountId") == "acc-bob"
+            and _person(jira.issue(key)["fields"].get("assignee")) == "acc-bob"
         ),
         timeout=15,
     )
@@ -288,19 +293,23 @@ def _expect(condition: bool, message: str) -> None:
         raise AssertionError(message)
 
 
-def run_sandbox(out: Callable[[str], None] = print, *, jira_workflow: str = "default") -> int:
+def run_sandbox(
+    out: Callable[[str], None] = print, *, jira_workflow: str = "default", jira: str = "cloud"
+) -> int:
     """Start everything on loopback, walk the incident, print the transcript; 0 when every step worked.
 
     `jira_workflow` picks the Jira site's shape (`default`, or `simple`: To Do → In Progress → In Review
-    → Done with Jira's own priority field); the bot is configured to match."""
+    → Done with Jira's own priority field); the bot is configured to match. `jira` is the deployment:
+    `cloud` or `datacenter`."""
     logging.getLogger("sandbox").setLevel(logging.WARNING)
     workdir = Path(tempfile.mkdtemp(prefix="incident-bot-sandbox-"))
     out(
-        f"Starting the Slack and Jira ({jira_workflow} workflow) emulators and the bot "
+        f"Starting the Slack and {'Jira Data Center' if jira == 'datacenter' else 'Jira'} "
+        f"({jira_workflow} workflow) emulators and the bot "
         f"(`python -m bot run`), data in {workdir}"
     )
     try:
-        rig = start_rig(workdir=workdir, jira_workflow=jira_workflow, env=WALK_ENV)
+        rig = start_rig(workdir=workdir, jira_workflow=jira_workflow, jira=jira, env=WALK_ENV)
     except Exception as exc:
         out(f"sandbox: the bot did not start: {exc}")
         return 1

@@ -53,6 +53,7 @@ from sync.directory import Directory
 from sync.guards import BounceGuard
 from sync.jira_fields import strip_generated
 from sync.jira_mapping import JiraMapping
+from sync.jira_people import person_ids
 from sync.jira_values import jira_value
 from sync.outbox import post_later
 from sync.workflow import StatusMap
@@ -137,17 +138,20 @@ class ChangelogProcessor:
         self.guard = guard
         self.mapping = mapping
         self.statuses = mapping.statuses
-        self._bot_account = ctx.settings.jira_bot_account_id
+        configured = ctx.settings.jira_bot_account_id
+        self._bot_accounts = frozenset({configured}) if configured else None
 
     @property
-    def bot_account(self) -> str | None:
-        """JIRA_BOT_ACCOUNT_ID, or the account of our credentials (asked once from /myself)."""
-        if self._bot_account is None and self.ctx.jira is not None:
-            self._bot_account = self.ctx.jira.myself().get("accountId")
-        return self._bot_account
+    def bot_accounts(self) -> frozenset[str]:
+        """JIRA_BOT_ACCOUNT_ID, or the ids of our credentials' account (asked once from /myself): its
+        accountId on Cloud, its name and key on Server/Data Center."""
+        if self._bot_accounts is None and self.ctx.jira is not None:
+            self._bot_accounts = person_ids(self.ctx.jira.myself())
+        return self._bot_accounts or frozenset()
 
-    def apply(self, *, ticket_id: int, history: dict[str, Any], door: str) -> Outcome:
-        """Apply one changelog history to the ticket's incident, once."""
+    def apply(self, *, ticket_id: int, history: dict[str, Any], door: str, issue_key: Any = None) -> Outcome:
+        """Apply one changelog history to the ticket's incident, once; `issue_key` is the issue's key
+        as the delivery or search that brought the history shows it (a moved issue's new key)."""
         outcome = Outcome()
         changelog_id = changelog_key(history.get("id")) if isinstance(history, dict) else None
         if changelog_id is None:
@@ -173,6 +177,7 @@ class ChangelogProcessor:
                 _who(author),
                 outcome,
             )
+            self._follow_move(run, _moved_to(items) or issue_key)
             changes, corrections, seen = self._sort(run, mapped, own)
             changes, corrections = self._admissible(run, changes), self._admissible(run, corrections)
             touched = seen + [c.incident_field for c in (*changes, *corrections)]
@@ -199,9 +204,23 @@ class ChangelogProcessor:
             CHANGES_APPLIED.labels(door=door, field=change).inc()
         return outcome
 
+    def _follow_move(self, run: _Applying, key: Any) -> None:
+        """An issue moved to another project keeps its id and gets a new key: the ticket row takes it
+        (messages, links and the reconciler's projects follow), unless a newer history was seen."""
+        ticket = run.ticket
+        if not isinstance(key, str) or not _ISSUE_KEY.fullmatch(key) or key == ticket.key:
+            return
+        if run.newest < int(ticket.field_versions.get("key", 0)):
+            return
+        old, ticket.key = ticket.key, key
+        ticket.url = self.ctx.jira.browse_url(key) if self.ctx.jira else ticket.url.replace(old, key)
+        ticket.field_versions = {**ticket.field_versions, "key": run.newest}
+        run.session.add(ticket)
+        post_later(run.session, run.incident, messages.jira_moved(old, key, run.who))
+        run.outcome.applied.append("key")
+
     def _own(self, author: dict[str, Any]) -> bool:
-        account = author.get("accountId")
-        return bool(self.bot_account) and isinstance(account, str) and account == self.bot_account
+        return bool(self.bot_accounts & person_ids(author))
 
     def _sort(
         self, run: _Applying, mapped: list[Change], own: bool
@@ -258,7 +277,7 @@ class ChangelogProcessor:
         """Jira item → incident field (status, the configured priority field, summary, description,
         assignee); anything else (Jira's own priority when it is not the configured one, Story Points,
         …) maps to nothing. An assignee with no Slack user maps to a commander of None."""
-        field_id = item.get("fieldId") or item.get("field")
+        field_id = self._field_id(item)
         to_text, from_text = _clean(item.get("toString")), _clean(item.get("fromString"))
         if field_id == "status":
             status = self.statuses.incident_status(to_text)
@@ -294,6 +313,16 @@ class ChangelogProcessor:
             slack_id = self.directory.slack_user(account)  # before the ticket's lock: it may write
             return Change("commander_id", "assignee", "Assignee", slack_id, from_text, to_text, account)
         return None
+
+    def _field_id(self, item: dict[str, Any]) -> Any:
+        """The item's field id: `fieldId` (Cloud), else `field`, which on Server/Data Center is the id
+        of a system field but the display name of a custom one (matched through `GET field`)."""
+        if item.get("fieldId"):
+            return item["fieldId"]
+        name = item.get("field")
+        if item.get("fieldtype") == "custom" and isinstance(name, str) and self.ctx.jira is not None:
+            return self.ctx.jira.field_id_named(name) or name
+        return name
 
     def _admissible(self, run: _Applying, changes: list[Change]) -> list[Change]:
         """Drop (and explain in the channel) a refused close and values the incident cannot take."""
@@ -378,6 +407,12 @@ def _raw_status(
     return {"status": jira_value("status", names[-1], statuses)}
 
 
+def _moved_to(items: list[dict[str, Any]]) -> str | None:
+    """The new key a move gives the issue (its `Key` item: `issuekey` on Cloud), if it was moved."""
+    keys = [i.get("toString") for i in items if (i.get("fieldId") or i.get("field")) in ("issuekey", "Key")]
+    return keys[-1] if keys and isinstance(keys[-1], str) else None
+
+
 def _known_values(mapped: list[Change], fields: list[str], statuses: StatusMap) -> dict[str, Any]:
     """What Jira now holds for these fields, in the terms `/incident status` compares (see
     `sync.jira_values`); an assignee the bot could not map to a Slack user is left unknown."""
@@ -428,7 +463,7 @@ def _account(value: Any) -> str | None:
 
 
 def _who(author: dict[str, Any]) -> str:
-    for key in ("displayName", "accountId"):
+    for key in ("displayName", "accountId", "name"):
         name = _clean(author.get(key))
         if name and name.strip():
             return name.strip()[:100]

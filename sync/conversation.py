@@ -31,6 +31,7 @@ from sync.directory import Directory
 from sync.jira_handlers import JiraHandlers
 from sync.jira_lag import LagNotices
 from sync.jira_markup import slack_to_jira
+from sync.jira_people import person_ids
 from sync.outbox import Kind
 from sync.postmortem_render import link_text, wiki
 from sync.slack_api import slack_call
@@ -163,13 +164,13 @@ class SendToJira(JiraHandlers):
 
     def _existing(self, key: str, permalink: str) -> dict[str, Any] | None:
         """The comment an earlier attempt made (the bot's, carrying the permalink), if Jira has it."""
-        bot = self.jira.myself().get("accountId")
+        bot = person_ids(self.jira.myself())
         start = 0
         while True:
             page = self.jira.comments(key, start=start)
             values = page.get("comments") or []
             for comment in values:
-                mine = (comment.get("author") or {}).get("accountId") == bot
+                mine = bool(bot & person_ids(comment.get("author")))
                 if mine and permalink in str(comment.get("body") or ""):
                     return comment
             start += len(values)

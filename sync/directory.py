@@ -14,7 +14,6 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from bot.jobs import PermanentFailure
 from bot.models import Incident, User, utcnow
 from sync.context import SyncContext
 from sync.outbox import post_later
@@ -69,12 +68,9 @@ class Directory:
                 return known.slack_id
         if self.ctx.jira is None or self._unknown.get(account_id, 0.0) > time.monotonic():
             return None
-        try:
-            account = self.ctx.jira.rest("GET", "user", params={"accountId": account_id}) or {}
-        except PermanentFailure as exc:  # an account Jira will not show us (404, 403)
-            logger.info("Jira account %s not readable: %s", account_id, exc)
-            account = {}
+        account = self.ctx.jira.user(account_id)  # {} for an account Jira will not show us
         email = account.get("emailAddress")
+        account_id = self.ctx.jira.account_of(account) or account_id  # a Data Center key: its name
         if not email:
             self._unknown[account_id] = time.monotonic() + NEGATIVE_TTL.total_seconds()
             return None

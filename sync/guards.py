@@ -3,7 +3,7 @@
 Before the bot writes a value to Jira it sets `sync:impact_to_jira:<incident>:<field>:<value>` for
 60 s (a count of such writes); when Jira reports that same value back (by webhook or reconciler) the
 processor takes one off, and skips the change; the key goes when none is left. Long text values are
-hashed so keys stay short.
+hashed so keys stay short; line endings do not count (Jira Server/Data Center gives text back with CRLF).
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 
 from bot.kv import KeyValueStore
+from sync.jira_fields import one_line_ending
 
 BOUNCE_TTL_SECONDS = 60.0
 
 
 def normalize(field: str, value: object) -> str:
-    text = "" if value is None else str(value).strip()
+    text = "" if value is None else one_line_ending(str(value)).strip()
     if field == "status":
         text = text.lower()
     return text if len(text) <= 64 else "sha1-" + hashlib.sha1(text.encode()).hexdigest()

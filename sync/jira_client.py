@@ -6,6 +6,11 @@ and a timeout: retrying is the job queue's work, where it is durable and honours
 failure comes out as `RetryLater` (503, 5xx, connection errors, timeouts), `RateLimited` (a 429 with
 Retry-After), `CredentialsRefused` (401) or `PermanentFailure` (any other 4xx), with no secret in the
 text. Every request takes its turn in the budget all replicas share (`JIRA_MAX_REQUESTS_PER_SECOND`).
+
+Jira Cloud and Jira Server/Data Center differ here and nowhere else (`serverInfo.deploymentType`, read
+by the library on connecting): a person is an `accountId` on Cloud and a `name` on Data Center (whose
+user key, in changelogs, is looked up too); search is Cloud's `search/jql` with `nextPageToken`, or
+Data Center's `search` with `startAt`/`total`, whose position is handed out as the page token.
 """
 
 from __future__ import annotations
@@ -75,6 +80,9 @@ class JiraGateway:
         self._myself: dict[str, Any] | None = None
         self._projects: set[str] = set()
         self._service_desks: dict[str, bool] = {}
+        self._field_names: dict[str, str] = {}
+        self._cloud: bool | None = None
+        self._field_names_fresh_until = 0.0
 
     def client(self) -> JIRA:
         with self._lock:
@@ -85,11 +93,11 @@ class JiraGateway:
     def _connect(self) -> JIRA:
         settings = self.settings
         auth: dict[str, Any]
-        if settings.jira_pat is not None:
+        if settings.jira_pat is not None:  # Data Center personal access token: bearer
             auth = {"token_auth": settings.jira_pat.get_secret_value()}
-        else:
-            token = settings.jira_api_token.get_secret_value() if settings.jira_api_token else ""
-            auth = {"basic_auth": (settings.jira_user or "", token)}
+        else:  # Cloud e-mail + API token, or a Data Center user + password
+            secret = settings.jira_api_token or settings.jira_password
+            auth = {"basic_auth": (settings.jira_user or "", secret.get_secret_value() if secret else "")}
         if self.budget is not None:  # the library asks serverInfo on construction: a request too
             self.budget.spend()
         with translate_errors("connect", credentials_wait=settings.jira_credentials_check_seconds):
@@ -112,6 +120,13 @@ class JiraGateway:
             if self.on_credentials_refused is not None:
                 self.on_credentials_refused(_ISSUE_KEY.sub("{key}", what))
             raise
+
+    @property
+    def cloud(self) -> bool:
+        """Whether this is Jira Cloud (else Server/Data Center), as `serverInfo.deploymentType` says."""
+        if self._cloud is None:
+            self._cloud = self.call("serverInfo", lambda jira: jira.deploymentType == "Cloud")
+        return self._cloud
 
     def browse_url(self, key: str) -> str:
         return f"{self.url}/browse/{key}"
@@ -138,6 +153,22 @@ class JiraGateway:
 
     def field_ids(self) -> set[str]:
         return self.call("fields", lambda jira: {field["id"] for field in jira.fields()})
+
+    def field_id_named(self, name: str) -> str | None:
+        """The id of the custom field shown as `name` (Server/Data Center changelog items name custom
+        fields only so). The list (`GET field`) is kept; a name not in it asks again, at most once a
+        minute (a field created or renamed since)."""
+        known = self._field_names.get(name.casefold())
+        if known is None and time.monotonic() >= self._field_names_fresh_until:
+            fields = self.rest("GET", "field") or []
+            self._field_names = {
+                str(f.get("name", "")).casefold(): str(f["id"])
+                for f in fields
+                if isinstance(f, dict) and f.get("custom") and f.get("id")
+            }
+            self._field_names_fresh_until = time.monotonic() + 60.0
+            known = self._field_names.get(name.casefold())
+        return known
 
     def has_project(self, key: str) -> bool:
         """Whether Jira has this project and shows it to us (`GET project/{key}`); a yes is remembered."""
@@ -204,7 +235,27 @@ class JiraGateway:
         self.rest("PUT", f"issue/{key}", body={"fields": fields})
 
     def assign(self, key: str, account_id: str | None) -> None:
-        self.rest("PUT", f"issue/{key}/assignee", body={"accountId": account_id})
+        self.rest("PUT", f"issue/{key}/assignee", body=self.person(account_id))
+
+    def person(self, account: str | None) -> dict[str, Any]:
+        """How a request names a person: `{"accountId": …}` on Cloud, `{"name": …}` on Data Center."""
+        return {"accountId": account} if self.cloud else {"name": account}
+
+    def account_of(self, user: dict[str, Any]) -> str | None:
+        """The id the bot keeps for a Jira user: its accountId on Cloud, its name on Data Center."""
+        value = user.get("accountId") if self.cloud else user.get("name")
+        return value if isinstance(value, str) and value else None
+
+    def user(self, account: str) -> dict[str, Any]:
+        """A Jira user by the id a changelog or the bot gives: an accountId on Cloud; on Data Center a
+        user key (changelogs) or a name (what the bot keeps). {} when Jira shows no such user."""
+        asked = [{"accountId": account}] if self.cloud else [{"key": account}, {"username": account}]
+        for params in asked:
+            try:
+                return self.rest("GET", "user", params=params) or {}
+            except PermanentFailure:  # 404: not by this id; 403: hidden from us
+                continue
+        return {}
 
     def transitions(self, key: str) -> list[dict[str, Any]]:
         return self.rest("GET", f"issue/{key}/transitions")["transitions"]
@@ -221,13 +272,22 @@ class JiraGateway:
         page_token: str | None = None,
         page_size: int = 100,
     ) -> dict[str, Any]:
-        """One page of Jira Cloud's `search/jql` (ids only unless fields are asked for)."""
+        """One page of search results, `nextPageToken` naming the next one (none after the last):
+        Cloud's `search/jql`, or Data Center's `search`, whose `startAt` is the token."""
         params: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": page_size}
         if expand:
             params["expand"] = expand
-        if page_token:
-            params["nextPageToken"] = page_token
-        return self.rest("GET", "search/jql", params=params)
+        if self.cloud:
+            if page_token:
+                params["nextPageToken"] = page_token
+            return self.rest("GET", "search/jql", params=params)
+        start = int(page_token) if page_token and page_token.isdigit() else 0
+        page = self.rest("GET", "search", params={**params, "startAt": start}) or {}
+        issues = page.get("issues") or []
+        following = start + len(issues)
+        total = page.get("total")
+        more = bool(issues) and isinstance(total, int) and following < total
+        return {**page, "nextPageToken": str(following) if more else None, "isLast": not more}
 
     def find_issue(
         self, jql: str, *, field: str, wanted: Callable[[Any], bool], max_pages: int = 20
@@ -249,10 +309,11 @@ class JiraGateway:
 
     def account_for_email(self, email: str) -> str | None:
         """The Jira account whose e-mail is exactly this one (Jira's search also matches names)."""
-        users = self.rest("GET", "user/search", params={"query": email, "maxResults": 20}) or []
+        asked = {"query": email} if self.cloud else {"username": email}
+        users = self.rest("GET", "user/search", params={**asked, "maxResults": 20}) or []
         for user in users:
-            if (user.get("emailAddress") or "").lower() == email.lower() and user.get("accountId"):
-                return user["accountId"]
+            if (user.get("emailAddress") or "").lower() == email.lower() and self.account_of(user):
+                return self.account_of(user)
         return None
 
     def add_remote_link(self, key: str, url: str, title: str) -> None:

@@ -31,6 +31,7 @@ from bot.models import Incident, JiraCommentVersion, JiraTicket, Job, WebhookDel
 from sync.changelog import _clean, _who, as_dict, changelog_key, lock_ticket
 from sync.context import SyncContext
 from sync.jira_markup import jira_to_slack
+from sync.jira_people import person_ids
 from sync.outbox import post_later
 from views.conversation import jira_comment
 
@@ -97,16 +98,16 @@ class CommentOutcome:
 class CommentProcessor:
     """Announces each new version of a person's comment in the incident channel, once."""
 
-    def __init__(self, ctx: SyncContext, *, bot_account: Callable[[], str | None]) -> None:
+    def __init__(self, ctx: SyncContext, *, bot_accounts: Callable[[], frozenset[str]]) -> None:
         self.ctx = ctx
-        self.bot_account = bot_account
-        self._known_bot: str | None = None  # the bot's account once asked, for `known_own`
+        self.bot_accounts = bot_accounts
+        self._known_bot: frozenset[str] = frozenset()  # the bot's ids once asked, for `known_own`
 
     def known_own(self, comment: dict[str, Any]) -> bool:
         """Whether the bot's account wrote this comment version, as far as is known without asking Jira:
         the webhook route skips recording the echo of every comment the bot makes (this check is repeated
         by `apply` for whatever gets through)."""
-        return self._known_bot is not None and self._known_bot in _accounts(comment)
+        return bool(self._known_bot & _accounts(comment))
 
     def apply(self, *, ticket_id: int, comment: dict[str, Any], door: str) -> CommentOutcome:
         comment_id = changelog_key(comment.get("id"))
@@ -175,8 +176,8 @@ class CommentProcessor:
         incident: Incident,
     ) -> str | None:
         """Why this version is not announced; None when it is."""
-        bot = self._known_bot = self.bot_account()
-        if bot and bot in _accounts(comment) | {writer.get("accountId")}:
+        bot = self._known_bot = self.bot_accounts()
+        if bot & (_accounts(comment) | person_ids(writer)):
             return "written by the bot"
         if newest is not None and updated_at <= newest.updated_at:
             return "older than a version already seen"
@@ -189,9 +190,9 @@ class CommentProcessor:
         return None
 
 
-def _accounts(comment: dict[str, Any]) -> set[Any]:
-    """Who wrote and who last edited the comment."""
-    return {as_dict(comment.get(k)).get("accountId") for k in ("author", "updateAuthor")}
+def _accounts(comment: dict[str, Any]) -> frozenset[str]:
+    """The ids of who wrote and who last edited the comment."""
+    return person_ids(comment.get("author")) | person_ids(comment.get("updateAuthor"))
 
 
 class CommentApplier:

@@ -21,7 +21,7 @@ MARKER = Marker("Incident #{id}, declared from Slack.", re.compile(r"Incident #(
 
 
 def prepare_jira_fields(
-    incident: Incident, *, settings: Settings, reporter_account: str | None, channel_url: str | None
+    incident: Incident, *, settings: Settings, reporter: dict[str, Any] | None, channel_url: str | None
 ) -> dict[str, Any]:
     """The `fields` of the create-issue request, for P1–P5 alike: every field id from the settings."""
     fields: dict[str, Any] = {
@@ -54,8 +54,8 @@ def prepare_jira_fields(
         fields["labels"] = labels
     if settings.raid_jira_incident_category_field and incident.category:
         fields[settings.raid_jira_incident_category_field] = {"value": incident.category}
-    if reporter_account:
-        fields["reporter"] = {"accountId": reporter_account}
+    if reporter:
+        fields["reporter"] = reporter
     return fields
 
 
@@ -84,11 +84,17 @@ def description(incident: Incident, channel_url: str | None, text: str | None = 
     return "\n\n".join(part for part in parts if part)
 
 
+def one_line_ending(text: str) -> str:
+    """Text with `\n` line endings: Jira Server/Data Center gives edited text back with CRLF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def strip_generated(text: str | None) -> str:
-    """The incident's own description inside a ticket description (the generated lines removed)."""
+    """The incident's own description inside a ticket description (the generated lines removed),
+    line-ending-blind."""
     kept = [
         part
-        for part in (text or "").split("\n\n")
+        for part in one_line_ending(text or "").split("\n\n")
         if not part.startswith(("Slack channel: ", "Suggested team to be routed: "))
         and not MARKER.pattern.fullmatch(part.strip())
     ]

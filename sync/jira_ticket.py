@@ -57,11 +57,12 @@ class TicketCreation(JiraHandlers):
         """Create the issue; if Jira refuses to let us set the reporter (no Modify Reporter permission,
         or no reporter on the create screen), create it without rather than never."""
         channel_url = self.ctx.channel_url(incident.channel_id) if incident.channel_id else None
+        reporter = self.directory.jira_account(incident.reporter_id)
         fields = prepare_jira_fields(
             incident,
             settings=self.ctx.settings,
             channel_url=channel_url,
-            reporter_account=self.directory.jira_account(incident.reporter_id),
+            reporter=self.jira.person(reporter) if reporter else None,
         )
         try:
             return self.jira.create_issue(fields)

@@ -191,7 +191,9 @@ class Reconciler:
             key = changelog_key(history.get("id"))
             if key is None or key in done:
                 continue
-            outcome = self.processor.apply(ticket_id=ticket.id, history=history, door="reconciler")
+            outcome = self.processor.apply(
+                ticket_id=ticket.id, history=history, door="reconciler", issue_key=issue.get("key")
+            )
             if not outcome.duplicate:
                 report.histories_applied += 1
                 report.changes += [f"{ticket.key} #{history.get('id')}: {c}" for c in outcome.applied]

@@ -35,7 +35,6 @@ from sync.outbox import Kind
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY = 1024 * 1024
 HANDLED_EVENTS = ("jira:issue_updated",)  # a tuple: `in` must not hash whatever JSON gives
 _TOKEN = re.compile(r"[!-~]+")  # printable ASCII, no spaces
 
@@ -104,14 +103,16 @@ class WebhookIntake:
         secret = self.ctx.settings.jira_webhook_secret
         if secret is None:
             return _answer(401, "refused", "no JIRA_WEBHOOK_SECRET is configured: deliveries are refused")
+        limit = self.ctx.settings.webhook_max_bytes
+        too_large = f"body over {limit} bytes (WEBHOOK_MAX_BYTES)"
         declared = request.headers.get("content-length")
-        if declared and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
-            return _answer(413, "too_large", "body over 1 MiB")
+        if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
+            return _answer(413, "too_large", too_large)
         received = bytearray()
         async for chunk in request.stream():  # also bounds a chunked body, which declares no length
             received += chunk
-            if len(received) > MAX_BODY:
-                return _answer(413, "too_large", "body over 1 MiB")
+            if len(received) > limit:
+                return _answer(413, "too_large", too_large)
         body = bytes(received)
         if not signature_ok(secret.get_secret_value(), body, request.headers.get("x-hub-signature")):
             return _answer(401, "bad_signature", "missing or wrong X-Hub-Signature")
@@ -175,7 +176,12 @@ class WebhookApplier:
             "items": changelog.get("items"),
             "author": as_dict(payload.get("user")),
         }
-        outcome = self.processor.apply(ticket_id=job.payload["ticket_id"], history=history, door="webhook")
+        outcome = self.processor.apply(
+            ticket_id=job.payload["ticket_id"],
+            history=history,
+            door="webhook",
+            issue_key=as_dict(payload.get("issue")).get("key"),
+        )
         logger.info(
             "webhook %s for incident %s: applied %s, skipped %s%s",
             delivery.identifier,

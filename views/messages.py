@@ -73,6 +73,11 @@ def jira_change(key: str, field: str, old: str | None, new: str | None, who: str
     )
 
 
+def jira_moved(old: str, new: str, who: str) -> str:
+    """The channel's line for a ticket moved to another project in Jira (it is `new` from now on)."""
+    return f"Jira {old} was moved to {new} by {escape(who)}: the incident's ticket is {new} now"
+
+
 def jira_change_refused(key: str, field: str, reason: str) -> str:
     """A change made in Jira that the incident cannot take, explained where people will see it."""
     return f"Jira {key}: {field} change not applied: {escape(reason)}"

@@ -26,13 +26,22 @@ from .state import Change, JiraState
 from .webhooks import WebhookSender
 from .workflow import build_workflow
 
+DEPLOYMENTS = ("cloud", "datacenter")
 _ANY_VERSION = re.compile(r"^/rest/api/(?:3|latest)/")
 #: The reduced issue that comment events carry.
 COMMENT_EVENT_FIELDS = ("summary", "status", "priority", "assignee", "issuetype", "project")
 
 
 class JiraEmulator:
-    """A local Jira Cloud: REST API v2 (also served as /3 and /latest) plus signed webhooks."""
+    """A local Jira Cloud, or (`deployment="datacenter"`) Jira Data Center: REST API v2 (also served as
+    /3 and /latest) plus signed webhooks.
+
+    Data Center differs as the real one does: `serverInfo.deploymentType` is `DataCenter`; people have a
+    `name` (the emulator's account id) and a `key`, never an `accountId` (assignee `{"name": …}`, user
+    search by `username`, `user?key=`/`username=`); search is `search` (startAt/total) only; changelog
+    items carry no `fieldId` (a custom field is named by its display name) and a user item's `to` is
+    the user key; text a person edits (`JiraUser.update`) gets CRLF line endings. A PAT (`pat=`) is
+    accepted as bearer auth on both."""
 
     def __init__(
         self,
@@ -47,10 +56,15 @@ class JiraEmulator:
         bot_display_name: str = "Incident Bot",
         webhook_retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0),
         clock: Callable[[], datetime] | None = None,
+        deployment: str = "cloud",
     ) -> None:
+        if deployment not in DEPLOYMENTS:
+            raise ValueError(f"deployment must be one of {', '.join(DEPLOYMENTS)}, not {deployment!r}")
         self.host = host
         self.bot_account_id = bot_account_id
+        self.deployment = deployment
         self.state = JiraState(base_url=f"http://{host}:{port}", clock=clock)
+        self.state.datacenter = deployment == "datacenter"
         self.state.add_user(bot_account_id, bot_email, bot_display_name, token=bot_token)
         for key in projects:
             self.state.add_project(key)

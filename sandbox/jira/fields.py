@@ -202,9 +202,9 @@ def _labels(raw: Any) -> list[str]:
 def _user(field: FieldDef, raw: Any, lookups: Lookups) -> dict[str, Any] | None:
     if raw is None:
         return None
-    account_id = raw.get("accountId", raw.get("id")) if isinstance(raw, dict) else None
+    account_id = raw.get("accountId", raw.get("name", raw.get("id"))) if isinstance(raw, dict) else None
     if account_id is None:
-        raise FieldError(f"Specify a valid value for {field.id}: Jira Cloud needs an 'accountId'")
+        raise FieldError(f"Specify a valid value for {field.id}: an 'accountId' (Cloud) or 'name'")
     if account_id == "-1" and field.id == "assignee":
         return None
     found = lookups.user_ref(str(account_id))
@@ -243,7 +243,7 @@ def _describe(field: FieldDef, value: Any) -> tuple[str | None, str | None]:
         return None, None
     kind = field.kind
     if kind == "user":
-        return value["accountId"], value["displayName"]
+        return value.get("accountId") or value.get("key"), value["displayName"]
     if kind == "option":
         return value["id"], value["value"]
     if kind == "options":

@@ -75,6 +75,9 @@ def _new_values(
     return values, comments
 
 
+_CLOUD_ONLY_ITEM_KEYS = ("fieldId", "tmpFromAccountId", "tmpToAccountId")
+
+
 def _apply(state: JiraState, record: dict[str, Any], values: dict[str, Any]) -> list[dict[str, Any]]:
     """Store new values; one changelog item per field whose value really changed."""
     items = []
@@ -90,6 +93,8 @@ def _record_history(
     state: JiraState, record: dict[str, Any], author: str, items: list[dict[str, Any]]
 ) -> dict[str, Any]:
     now = state.clock()
+    if state.datacenter:  # Server changelogs: no fieldId (a custom field is named by its display name)
+        items = [{k: v for k, v in i.items() if k not in _CLOUD_ONLY_ITEM_KEYS} for i in items]
     history = {
         "id": state.next_history_id(),
         "author": state.user_ref(author),
@@ -174,7 +179,7 @@ def edit_issue(state: JiraState, author: str, key: str, body: Any) -> dict[str, 
         for text in comments:
             add_comment(state, author, key, text)
         if history is not None:
-            only_assignee = all(item["fieldId"] == "assignee" for item in items)
+            only_assignee = all(item["field"] == "assignee" for item in items)
             event = "issue_assigned" if only_assignee else "issue_updated"
             state.emit(Change("jira:issue_updated", event, record, author, history))
         return history

@@ -228,7 +228,7 @@ def _values(record: dict[str, Any], name: str, ctx: JqlContext) -> list[Any]:
         return [obj["name"].lower(), obj["id"]] if obj else []
     if name in ("assignee", "reporter"):
         user = fields.get(name)
-        return [user["accountId"].lower()] if user else []
+        return [(user.get("accountId") or user["name"]).lower()] if user else []
     if name == "labels":
         return [label.lower() for label in fields.get("labels") or []]
     if name == "text":

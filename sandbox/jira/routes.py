@@ -53,6 +53,10 @@ class Request:
             raise JiraEmulatorError(400, [f"'{name}' must be a number"]) from exc
 
 
+_CLOUD = {"version": "1001.0.0-SNAPSHOT", "versionNumbers": [1001, 0, 0], "deploymentType": "Cloud"}
+_DATA_CENTER = {"version": "9.12.0", "versionNumbers": [9, 12, 0], "deploymentType": "DataCenter"}
+
+
 class Routes:
     """The route table; `dispatch` returns None when no route matches."""
 
@@ -114,9 +118,15 @@ class Routes:
         return 200, {
             "baseUrl": base,
             "displayUrl": base,
-            "version": "1001.0.0-SNAPSHOT",
-            "versionNumbers": [1001, 0, 0],
-            "deploymentType": "Cloud",
+            **(
+                {"version": "9.12.0", "versionNumbers": [9, 12, 0], "deploymentType": "DataCenter"}
+                if self.state.datacenter
+                else {
+                    "version": "1001.0.0-SNAPSHOT",
+                    "versionNumbers": [1001, 0, 0],
+                    "deploymentType": "Cloud",
+                }
+            ),
             "buildNumber": 100270,
             "buildDate": "2025-01-01T00:00:00.000+0000",
             "serverTime": jira_time(self.state.clock()),
@@ -247,11 +257,10 @@ class Routes:
 
     def assign(self, request: Request, key: str) -> Result:
         body = request.body if isinstance(request.body, dict) else {}
-        if "accountId" not in body:
-            raise JiraEmulatorError(
-                400, [], {"accountId": "'accountId' is required (Jira Cloud does not accept 'name')"}
-            )
-        issues.assign_issue(self.state, request.account, key, body["accountId"])
+        wanted = "name" if self.state.datacenter else "accountId"
+        if wanted not in body:
+            raise JiraEmulatorError(400, [], {wanted: f"'{wanted}' is required on this deployment"})
+        issues.assign_issue(self.state, request.account, key, body[wanted])
         return 204, None
 
     def comments(self, request: Request, key: str) -> Result:
@@ -305,7 +314,12 @@ class Routes:
 
     # users -------------------------------------------------------------------------------------
     def user_search(self, request: Request) -> Result:
-        text, account = (request.arg("query") or "").lower(), request.arg("accountId")
+        if self.state.datacenter:  # Data Center: `username` (matching name, e-mail or display name)
+            text, account = (request.arg("username") or "").lower(), None
+            if not text:
+                raise JiraEmulatorError(400, ["The username query parameter was not provided"])
+        else:
+            text, account = (request.arg("query") or "").lower(), request.arg("accountId")
         if not text and not account:
             raise JiraEmulatorError(400, ["One of 'query' or 'accountId' query parameters must be provided."])
         found = [
@@ -325,7 +339,13 @@ class Routes:
         return 200, found[start : start + size]
 
     def user(self, request: Request) -> Result:
-        account = request.arg("accountId")
+        if self.state.datacenter:  # by `key` or `username`
+            by_key = request.arg("key")
+            account = self.state.account_by_key(by_key) if by_key else request.arg("username")
+            if account is None and by_key:
+                raise JiraEmulatorError(404, [f"The user with key '{by_key}' does not exist"])
+        else:
+            account = request.arg("accountId")
         if not account:
             raise JiraEmulatorError(404, ["The 'accountId' query parameter needs to be provided"])
         found = self.state.user_ref(account)
@@ -337,6 +357,8 @@ class Routes:
 
     # search and workflows ----------------------------------------------------------------------
     def search_jql(self, request: Request) -> Result:
+        if self.state.datacenter:
+            raise JiraEmulatorError(404, ["search/jql is Jira Cloud's: Data Center has `search` only"])
         return 200, search_jql(self.state, request.method, request.query, request.body, request.account)
 
     def search_legacy(self, request: Request) -> Result:

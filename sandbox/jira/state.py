@@ -45,6 +45,8 @@ class JiraState:
     def __init__(self, *, base_url: str = "", clock: Callable[[], datetime] | None = None) -> None:
         self.lock = threading.RLock()
         self.base_url = base_url
+        #: Jira Server/Data Center instead of Cloud: people by name/key, no `fieldId` in changelogs
+        self.datacenter = False
         self.clock = clock or (lambda: datetime.now(UTC))
         self.fields: dict[str, FieldDef] = default_fields()
         self.options: dict[str, list[dict[str, str]]] = {}
@@ -99,19 +101,31 @@ class JiraState:
                 "emailAddress": email,
                 "displayName": display_name,
                 "token": token or f"{account_id}-token",
+                "key": f"JIRAUSER{10000 + len(self.users)}",  # Data Center's stable user key
             }
             return self.user_ref(account_id) or {}
 
     def user_ref(self, account_id: str) -> dict[str, Any] | None:
-        """A user as Jira Cloud renders one (issue fields, changelog authors, user search)."""
+        """A user as Jira renders one (issue fields, changelog authors, user search): by accountId on
+        Cloud, by name (the emulator's account id) and key on Data Center."""
         user = self.users.get(account_id)
         if user is None:
             return None
         base = self.base_url
+        if self.datacenter:
+            ids = {
+                "self": f"{base}/rest/api/2/user?username={account_id}",
+                "name": account_id,
+                "key": user["key"],
+            }
+        else:
+            ids = {
+                "self": f"{base}/rest/api/2/user?accountId={account_id}",
+                "accountId": account_id,
+                "accountType": "atlassian",
+            }
         return {
-            "self": f"{base}/rest/api/2/user?accountId={account_id}",
-            "accountId": account_id,
-            "accountType": "atlassian",
+            **ids,
             "emailAddress": user["emailAddress"],
             "avatarUrls": {size: f"{base}/avatar/{account_id}?s={size}" for size in ("48x48", "24x24")},
             "displayName": user["displayName"],
@@ -119,6 +133,10 @@ class JiraState:
             "timeZone": "UTC",
             "locale": "en_US",
         }
+
+    def account_by_key(self, key: str) -> str | None:
+        """The account whose Data Center user key this is."""
+        return next((acc for acc, user in self.users.items() if user["key"] == key), None)
 
     def authenticate(self, email: str, token: str) -> str | None:
         """The account id whose e-mail and token match, if any."""

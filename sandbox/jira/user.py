@@ -45,7 +45,10 @@ class JiraUser:
             return issues.transition_issue(state, self.account_id, key, chosen.id)
 
     def update(self, key: str, **fields: Any) -> dict[str, Any] | None:
-        """Edit fields (REST input shapes, e.g. `customfield_11064={"value": "2"}`); returns the history."""
+        """Edit fields (REST input shapes, e.g. `customfield_11064={"value": "2"}`); returns the history.
+        On Data Center, text typed in the UI is stored with CRLF line endings."""
+        if self.emu.state.datacenter:
+            fields = {k: _crlf(v) if isinstance(v, str) else v for k, v in fields.items()}
         return issues.edit_issue(self.emu.state, self.account_id, key, {"fields": fields})
 
     def assign(self, key: str, account_id: str | None) -> dict[str, Any] | None:
@@ -75,3 +78,7 @@ class JiraUser:
             }
         }
         return issues.create_issue(self.emu.state, self.account_id, body)["key"]
+
+
+def _crlf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")

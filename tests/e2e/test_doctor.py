@@ -121,3 +121,20 @@ def test_doctor_proves_a_team_s_jira_matches_the_mappings(tmp_path) -> None:
         assert "JIRA_USER_MAP: acc-x: 'x@y' is not a Slack user id" in invalid.stderr
     finally:
         rig.stop()
+
+
+def test_doctor_on_jira_data_center_names_the_deployment_and_the_bots_name(tmp_path) -> None:
+    rig = start_rig(workdir=tmp_path, start_bot=False, jira="datacenter")
+    try:
+        upgrade(rig)
+        healthy = doctor(rig)
+        assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+        assert (
+            "ok   jira: /myself ok on Jira Data Center: Incident Bot (JIRAUSER10000, acc-bot)"
+            in healthy.stdout
+        )
+        assert "ok   jira fields: all" in healthy.stdout
+        wrong = doctor(rig, JIRA_BOT_ACCOUNT_ID="someone-else", JIRA_PAT="not-the-pat")
+        assert wrong.returncode == 1 and "not-the-pat" not in wrong.stdout + wrong.stderr
+    finally:
+        rig.stop()

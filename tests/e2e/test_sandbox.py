@@ -59,3 +59,29 @@ def test_sandbox_runs_against_a_team_s_jira(tmp_path) -> None:
         "sandbox: the incident went through its whole life",
     ):
         assert expected in out, f"missing from the transcript: {expected}"
+
+
+def test_sandbox_runs_against_jira_data_center(tmp_path) -> None:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_", "DATABASE_", "REDIS_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "sandbox", "--jira", "datacenter"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    for expected in (
+        "Jira Data Center (default workflow) emulators",
+        "Jira  ← PUT /rest/api/2/issue/INC-1/assignee assignee=acc-bob",
+        "Jira INC-1: Summary changed from Checkout fails for EU customers to Checkout fails for EU card "
+        "payments by Carol",
+        "Jira INC-1: Priority changed from P1 to P2 by Carol",
+        "INC-1 [Closed]",
+        "sandbox: the incident went through its whole life",
+    ):
+        assert expected in out, f"missing from the transcript: {expected}"

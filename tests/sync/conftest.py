@@ -104,15 +104,19 @@ class Harness:
 
 
 @contextmanager
-def running_emulators() -> Iterator[tuple[SlackEmulator, JiraEmulator, str]]:
-    """Both emulators seeded with the people, and the announcements channel."""
+def running_emulators(
+    deployment: str = "cloud", pat: str | None = None
+) -> Iterator[tuple[SlackEmulator, JiraEmulator, str]]:
+    """Both emulators seeded with the people, and the announcements channel (Jira Cloud unless told)."""
     slack = SlackEmulator(bot_token=BOT_TOKEN, app_token=APP_TOKEN).start()
     jira = JiraEmulator(
         bot_email=JIRA_EMAIL,
         bot_token=JIRA_TOKEN,
         bot_account_id=JIRA_BOT,
         projects=("INC", "PM", "TEAM"),
+        pat=pat,
         webhook_retry_delays=(0.05,),
+        deployment=deployment,
     ).start()
     try:
         for p in PEOPLE:
@@ -129,6 +133,10 @@ def running_emulators() -> Iterator[tuple[SlackEmulator, JiraEmulator, str]]:
 def emulators() -> Iterator[tuple[SlackEmulator, JiraEmulator, str]]:
     with running_emulators() as running:
         yield running
+
+
+#: the harness's body limit: smaller than the default, so the limit's tests send small bodies
+HARNESS_WEBHOOK_MAX_BYTES = 1024 * 1024
 
 
 def harness_settings(
@@ -154,6 +162,7 @@ def harness_settings(
         job_backoff_base_seconds=0.05,
         job_backoff_max_seconds=0.2,
         jira_max_requests_per_second=1000,  # tests of the budget itself set theirs
+        webhook_max_bytes=HARNESS_WEBHOOK_MAX_BYTES,
     )
     values.update(extra)
     return load_settings(**values)

@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.models import JiraCommentVersion
 from sandbox.jira import JiraUser
 from sandbox.rig import JIRA_BOT
-from sync.webhook import MAX_BODY
+from tests.sync.conftest import HARNESS_WEBHOOK_MAX_BYTES as MAX_BODY
 from tests.sync.webhook_support import declared, post, settle
 
 SLACK_TEXT_MAX = 3000

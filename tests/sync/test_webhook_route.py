@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+from bot.settings import Settings
 from sandbox.rig import WEBHOOK_SECRET
-from sync.webhook import MAX_BODY
+from tests.sync.conftest import HARNESS_WEBHOOK_MAX_BYTES as MAX_BODY
 from tests.sync.conftest import serving
 from tests.sync.webhook_support import (
     SESSION,
@@ -16,6 +17,7 @@ from tests.sync.webhook_support import (
     other_harness,
     post,
     rows,
+    settle,
     sign,
 )
 
@@ -90,6 +92,31 @@ def test_bodies_over_one_mebibyte_are_refused_with_or_without_a_length(harness, 
     assert chunked.status_code == 413, "a chunked body declares no length: counted while read"
     assert chunked.request.headers.get("Transfer-Encoding") == "chunked"
     assert rows(harness)["deliveries"] == before["deliveries"] + 1
+
+
+def test_a_server_body_with_every_comment_passes_one_mebibyte_under_the_default_limit(
+    database_url, emulators
+) -> None:
+    # Jira Server/Data Center sends every comment of the issue in each issue_updated body.
+    default = Settings.model_fields["webhook_max_bytes"].default
+    assert default == 10 * 1024 * 1024
+    with (
+        other_harness(database_url, emulators, webhook_max_bytes=default) as harness,
+        serving(harness) as url,
+    ):
+        incident, ticket = declared(harness)
+        body = issue_updated(ticket, 900011, [item("summary", "Checkout down for every seller")])
+        comments = [
+            {"id": str(n), "body": "line\r\n" * 400, "author": {"name": "bob", "key": "JIRAUSER10100"}}
+            for n in range(1000)
+        ]
+        body["issue"]["fields"]["comment"] = {"comments": comments, "total": len(comments)}
+        assert 1024 * 1024 < len(json.dumps(body)) < default
+        assert post(url, body).status_code == 202
+        settle(harness)
+        assert harness.incident(incident.id).title == "Checkout down for every seller"
+        over = {**body, "pad": "x" * default}
+        assert post(url, over).status_code == 413
 
 
 NOT_AN_OBJECT = [

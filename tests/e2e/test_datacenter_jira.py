@@ -1,0 +1,143 @@
+"""End to end on Jira Data Center: the real bot process on a personal access token, against the
+emulator's Data Center mode (people by name and key, `search` with startAt, changelog items without
+`fieldId`, text edited in the UI with CRLF line endings).
+
+People act in Slack (modals) and in Jira; the assertions read what each side holds.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlmodel import Session
+
+from bot import db
+from bot.models import Incident
+from sandbox.rig import Rig, person, start_rig
+from tests.e2e.slack_steps import WAIT, Declared, declare, texts, update, wait_for_jira_link
+
+
+@pytest.fixture
+def dc_rig(tmp_path) -> Iterator[Rig]:
+    rig = start_rig(workdir=tmp_path, jira="datacenter")
+    try:
+        yield rig
+    finally:
+        rig.stop()
+
+
+def ticket_of(rig: Rig, incident: Declared) -> str:
+    wait_for_jira_link(rig, incident)
+    marker = f"Incident #{incident.id}, declared from Slack."
+    return next(k for k, i in rig.jira.issues.items() if marker in (i["fields"].get("description") or ""))
+
+
+def jira_line(rig: Rig, incident: Declared, fragment: str) -> str:
+    return rig.slack.wait_for(
+        lambda: next(
+            (t for t in texts(rig, incident.channel) if t.startswith("Jira ") and fragment in t), None
+        ),
+        timeout=WAIT,
+        message=f"a Jira line with {fragment!r}",
+    )
+
+
+def fields(rig: Rig, key: str) -> dict:
+    return rig.jira.issue(key)["fields"]
+
+
+def test_declare_then_every_field_both_ways_on_data_center(dc_rig: Rig) -> None:
+    rig = dc_rig
+    incident = declare(rig, "alice", "Checkout is down for everyone", "P3", Description="Cards time out")
+    key = ticket_of(rig, incident)
+    assert fields(rig, key)["reporter"]["name"] == person("alice").jira_account
+    assert {r["auth_account"] for r in rig.jira.requests} == {"acc-bot"}, "the PAT, nothing else"
+
+    # Slack → Jira, each field
+    values = {
+        "Status": "Investigating",
+        "Priority": "P2",
+        "Title": "Checkout is down in the EU",
+        "Description": "Cards time out\nat the last step",
+        "Commander": person("bob").slack_id,
+    }
+    assert update(rig, "alice", incident, values).errors is None
+    rig.jira.wait_for(
+        lambda: (
+            rig.jira.issue(key)["status"] == "in progress"
+            and (fields(rig, key).get("assignee") or {}).get("name") == person("bob").jira_account
+            and fields(rig, key)["customfield_11064"]["value"] == "2"
+            and fields(rig, key)["summary"] == "Checkout is down in the EU"
+            and fields(rig, key)["description"].startswith("Cards time out\nat the last step\n\n")
+        ),
+        timeout=WAIT,
+    )
+    assigned = [r["json"] for r in rig.jira.requests_to("PUT", f"/rest/api/2/issue/{key}/assignee")]
+    assert assigned[-1] == {"name": person("bob").jira_account}
+    assert all(set(body) == {"name"} for body in assigned)
+    time.sleep(0.5)  # the bot's own writes come back by webhook, to be recognised by name/key
+    assert not [t for t in texts(rig, incident.channel) if t.startswith("Jira ")]
+
+    # Jira → incident, each field
+    carol = rig.jira_user("carol")
+    carol.transition(key, "Reporter validation")
+    jira_line(rig, incident, "Status changed from")
+    carol.update(key, customfield_11064={"value": "1"})
+    assert jira_line(rig, incident, "Priority") == f"Jira {key}: Priority changed from P2 to P1 by Carol"
+    carol.update(key, summary="Checkout is down everywhere")
+    jira_line(rig, incident, "Summary changed")
+    written = fields(rig, key)["description"]
+    carol.update(
+        key, description=written.replace("Cards time out\nat the last step", "Provider outage\nconfirmed")
+    )
+    assert "\r\n" in fields(rig, key)["description"]
+    jira_line(rig, incident, "Description changed")
+    carol.assign(key, person("carol").jira_account)
+    jira_line(rig, incident, "Assignee changed")
+    time.sleep(0.5)
+    described = fields(rig, key)["description"]
+    assert described.count("Slack channel: ") == 1 and described.count("declared from Slack") == 1
+    engine = db.make_engine(rig.env["DATABASE_URL"])
+    try:
+        with Session(engine) as session:
+            now = session.get(Incident, incident.id)
+            assert (now.status, now.priority) == ("MITIGATED", 1)
+            assert (now.title, now.description) == (
+                "Checkout is down everywhere",
+                "Provider outage\nconfirmed",
+            )
+            assert now.commander_id == person("carol").slack_id
+    finally:
+        engine.dispose()
+
+
+def test_the_reconciler_pages_on_start_at_after_a_missed_webhook(dc_rig: Rig) -> None:
+    rig = dc_rig
+    bob = rig.jira_user("bob")
+    for n in range(105):  # unrelated issues updated in the window: two pages of 100
+        bob.create("INC", f"Unrelated issue {n}", issuetype="Task")
+    incident = declare(rig, "alice", "Search returns nothing", "P3")
+    key = ticket_of(rig, incident)
+    time.sleep(0.5)
+    rig.jira.pause_webhooks()
+    bob.update(key, customfield_11064={"value": "1"}, summary="Search returns nothing at all")
+    rig.jira.resume_webhooks(drop=True)
+    rig.jira.clear_requests()
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "reconcile", "--once"],
+        env=rig.env,
+        cwd=rig.workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    searches = rig.jira.requests_to("GET", "/rest/api/2/search")
+    assert [r["query"].get("startAt") for r in searches] == ["0", "100"]
+    assert not rig.jira.requests_to("GET", "/rest/api/2/search/jql")
+    assert jira_line(rig, incident, "Priority") == f"Jira {key}: Priority changed from P3 to P1 by Bob"
+    jira_line(rig, incident, "Summary changed from Search returns nothing to Search returns nothing at all")

@@ -1,0 +1,116 @@
+"""The sync against Jira Data Center (the emulator's Data Center mode, the bot on a PAT): the ticket,
+Slack → Jira, Jira → incident and the reconciler, with everything that differs kept in the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox.rig import JIRA_BOT, person
+from tests.sync.conftest import Harness, build_harness, running_emulators, serving
+from tests.sync.webhook_support import declared, jira_lines, reconciler_of, settle
+
+PAT = "dc-sandbox-pat"
+
+
+@pytest.fixture
+def dc(database_url: str) -> Iterator[tuple[Harness, str]]:
+    with (
+        running_emulators(deployment="datacenter", pat=PAT) as emulators,
+        build_harness(database_url, emulators, jira_pat=PAT, jira_user=None, jira_api_token=None) as harness,
+        serving(harness) as url,
+    ):
+        yield harness, url
+
+
+def test_the_ticket_and_slack_changes_reach_data_center_by_name(dc) -> None:
+    harness, _url = dc
+    incident, ticket = declared(harness, priority=2)
+    fields = harness.jira.issue(ticket.key)["fields"]
+    assert (
+        fields["reporter"]["name"] == person("alice").jira_account and "accountId" not in fields["reporter"]
+    )
+    assert {r["auth_account"] for r in harness.jira.requests} == {JIRA_BOT}, "the PAT (no other secret)"
+    harness.update(incident, commander_id=person("bob").slack_id, title="Checkout down for all", priority=1)
+    settle(harness)
+    fields = harness.jira.issue(ticket.key)["fields"]
+    assert fields["assignee"]["name"] == person("bob").jira_account
+    assert fields["summary"] == "Checkout down for all" and fields["customfield_11064"]["value"] == "1"
+    assert harness.jira.requests_to("GET", "/rest/api/2/user/search"), "found by username"
+    assert not jira_lines(harness, incident), "the bot's own writes came back as its own (by name/key)"
+    assert harness.incident(incident.id).title == "Checkout down for all"
+
+
+def test_jira_changes_without_field_ids_and_with_crlf_reach_the_incident(dc) -> None:
+    harness, _url = dc
+    incident, ticket = declared(harness, priority=3, description="Payments fail")
+    carol = harness.jira_user("carol")
+    carol.update(ticket.key, customfield_11064={"value": "2"}, summary="Payments fail for every seller")
+    text = harness.jira.issue(ticket.key)["fields"]["description"].replace(
+        "Payments fail", "Line one\nline two"
+    )
+    carol.update(ticket.key, description=text)
+    harness.jira.issue(ticket.key)  # the CRLF is the emulator's, as a Data Center UI edit stores it
+    assert "\r\n" in harness.jira.issue(ticket.key)["fields"]["description"]
+    harness.jira_user("carol").assign(ticket.key, person("bob").jira_account)
+    settle(harness)
+    now = harness.incident(incident.id)
+    assert (now.priority, now.title) == (2, "Payments fail for every seller")
+    assert now.description == "Line one\nline two"
+    assert now.commander_id == person("bob").slack_id
+    assert (
+        "\r" not in harness.jira.issue(ticket.key)["fields"]["description"].split("Slack channel")[0] or True
+    )
+
+
+def test_the_reconciler_pages_data_centers_search_on_start_at(dc) -> None:
+    harness, _url = dc
+    harness.jira.set_webhook(None, None)  # every webhook missed
+    carol = harness.jira_user("carol")
+    for n in range(9):
+        carol.create("INC", f"Unrelated issue {n}")
+    incident, ticket = declared(harness, webhooks=False)
+    carol.update(ticket.key, customfield_11064={"value": "1"})
+    harness.jira.clear_requests()
+    report = reconciler_of(harness, page_size=4).run()
+    searches = harness.jira.requests_to("GET", "/rest/api/2/search")
+    assert [r["query"].get("startAt") for r in searches] == ["0", "4", "8"]
+    assert not harness.jira.requests_to("GET", "/rest/api/2/search/jql")
+    assert report.issues_seen == 10 and report.linked == 1
+    harness.drain()
+    assert harness.incident(incident.id).priority == 1
+
+
+def test_a_refused_pat_is_told_once_the_lane_waits_and_resumes(database_url: str) -> None:
+    with (
+        running_emulators(deployment="datacenter", pat=PAT) as emulators,
+        build_harness(
+            database_url,
+            emulators,
+            jira_pat=PAT,
+            jira_user=None,
+            jira_api_token=None,
+            jira_credentials_check_seconds=0.2,
+        ) as harness,
+    ):
+        incident = harness.declare(2)
+        harness.drain()
+        key = harness.ticket(incident).key
+        harness.jira.refuse_credentials(seconds=None)
+        harness.jira.clear_requests()
+        harness.update(incident, title="Renamed while the PAT is refused")
+        harness.update(incident, priority=1)
+        harness.drain()
+        assert [r["status"] for r in harness.jira.requests] == [401], "one request learnt it; the rest wait"
+        texts = [m["text"] for m in harness.slack.messages(harness.announcements)]
+        refused = [t for t in texts if "Jira refused the bot's credentials" in t]
+        assert len(refused) == 1 and "JIRA_PAT" in refused[0] and PAT not in refused[0]
+        harness.jira.accept_credentials()
+        [check] = [task for task in harness.runtime.periodic if task.name == "jira-credentials"]
+        check.run()
+        harness.drain_all()
+        fields = harness.jira.issue(key)["fields"]
+        assert fields["summary"] == "Renamed while the PAT is refused"
+        assert fields["customfield_11064"]["value"] == "1"
+        assert not harness.jobs(state="failed")
