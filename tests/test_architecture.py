@@ -130,7 +130,7 @@ def test_no_process_wide_globals() -> None:
 
 
 def test_no_reference_to_documents_outside_the_repository() -> None:
-    cited = re.compile(r"\bSPEC\b|SPEC\.md|DESIGN\.md|STYLE\.md|PROTOCOLS\.md|shared/")
+    cited = re.compile(r"\bSPEC\b|SPEC\.md|DESIGN\.md|STYLE\.md|PROTOCOLS\.md|shared/|\bissue \d+\b")
     files = [
         p for package in (*PACKAGES, "sandbox", "bench", "tests", "docs") for p in (ROOT / package).rglob("*")
     ]
