@@ -88,6 +88,10 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_POSTMORTEM_FIELDS)
     )
 
+    #: follow-ups: project (empty: the incident ticket's project) and issue type
+    followup_jira_project_key: str | None = None
+    followup_jira_issue_type: str = "Task"
+
     jira_field_priority: str = "customfield_11064"
     jira_priority_values: Annotated[dict[int, str], NoDecode] = Field(
         default_factory=lambda: {p: str(p) for p in range(1, 6)}

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.settings import Settings
+from sync.issue_links import LINK_TYPES
 from sync.jira_client import JiraGateway
 from sync.jira_mapping import SYSTEM_PRIORITY, JiraMapping
-from sync.postmortem import LINK_TYPES
 
 
 def incident_projects(jira: JiraGateway, settings: Settings) -> list[str]:

@@ -32,6 +32,7 @@ from bot.workers import HandlerRegistry
 from sync.context import SyncContext, load
 from sync.create_once import create_once
 from sync.directory import Directory
+from sync.issue_links import link_issues
 from sync.jira_handlers import JiraHandlers
 from sync.jira_lag import LagNotices
 from sync.outbox import Kind
@@ -41,7 +42,6 @@ from views import messages
 
 logger = logging.getLogger(__name__)
 
-LINK_TYPES = ("Relates", "Blocks", "Relates to")
 BOOKMARK_TITLE = "Post-mortem"
 
 
@@ -136,35 +136,7 @@ class PostMortems(JiraHandlers):
                 "incident %s: no Jira ticket to link post-mortem %s to", job.incident_id, postmortem.key
             )
             return
-        try:
-            links = self.jira.issue(postmortem.key, fields="issuelinks")["fields"].get("issuelinks") or []
-            self.jira.issue(ticket.key, fields="summary")
-        except PermanentFailure as exc:
-            logger.warning("post-mortem %s not linked to %s: %s", postmortem.key, ticket.key, exc)
-            return
-        if any(
-            ticket.key in (_linked_key(link, "inwardIssue"), _linked_key(link, "outwardIssue"))
-            for link in links
-        ):
-            return
-        for name in LINK_TYPES:
-            body = {
-                "type": {"name": name},
-                "inwardIssue": {"key": postmortem.key},
-                "outwardIssue": {"key": ticket.key},
-            }
-            try:
-                self.jira.rest("POST", "issueLink", body=body)
-            except PermanentFailure as exc:
-                logger.info("post-mortem %s: link type %r did not work: %s", postmortem.key, name, exc)
-                continue
-            logger.info("post-mortem %s linked to %s (%s)", postmortem.key, ticket.key, name)
-            return
-        logger.warning(
-            "post-mortem %s left unlinked: none of the link types %s worked",
-            postmortem.key,
-            ", ".join(LINK_TYPES),
-        )
+        link_issues(self.jira, postmortem.key, ticket.key)
 
     def assign(self, job: Job) -> None:
         """Assign the post-mortem to the commander's Jira account, when there is one that Jira accepts."""
@@ -235,8 +207,3 @@ class PostMortems(JiraHandlers):
 
 def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _linked_key(link: dict[str, object], side: str) -> str | None:
-    issue = link.get(side)
-    return issue.get("key") if isinstance(issue, dict) else None

@@ -27,6 +27,8 @@ HELP = f"""*{COMMAND}* — declare and run incidents
 • `{COMMAND} postmortem [ref]` — create the Jira post-mortem now
 • `{COMMAND} close [ref]` — close the incident
 • `{COMMAND} timeline [ref]` — key events, status changes and notes (📌 a message to add one), in time order
+• `{COMMAND} followup [ref]` — add a follow-up (a Jira issue linked to the incident)
+• `{COMMAND} followups [ref]` — the incident's follow-ups, their Jira status, assignee and due date
 • `{COMMAND} list` — open incidents, newest first
 • `{COMMAND} help` — this help
 `ref` is `#12` or a Jira key such as `INC-42`; inside an incident channel it can be left out."""

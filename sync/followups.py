@@ -1,0 +1,119 @@
+"""Follow-ups in Jira: created exactly once, linked to the ticket and the post-mortem, announced.
+
+Creation is a `jira` lane job. A follow-up that already has its key is not created again; a retried job
+first looks in Jira for an issue carrying the follow-up's marker (an earlier attempt may have made it
+without hearing back). The key and the follow-up jobs commit together: linking is a job of its own
+(best effort, like the post-mortem's), and the channel hears of the new issue through the Slack lane.
+An assignee whose Jira account cannot be found leaves the issue unassigned, and the channel says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from typing import Any
+
+from bot import incidents
+from bot.enums import Lane
+from bot.jobs import PermanentFailure, RetryLater, enqueue
+from bot.models import FollowUp, Job
+from bot.workers import HandlerRegistry
+from sync.context import SyncContext, load
+from sync.create_once import Marker, create_once
+from sync.directory import Directory
+from sync.issue_links import link_issues
+from sync.jira_handlers import JiraHandlers
+from sync.jira_lag import LagNotices
+from sync.outbox import Kind, post_later
+from sync.slack_api import slack_call
+from views import followups as says
+
+logger = logging.getLogger(__name__)
+
+LABEL = "incident-followup"
+MARKER = Marker(
+    "_Follow-up {id}, created from Slack by the incident bot._",
+    re.compile(r"Follow-up (\d+), created from Slack by the incident bot"),
+)
+#: how long to wait for the incident's ticket before creating a follow-up that must name it
+TICKET_WAIT_SECONDS = 10.0
+
+
+def register_followups(
+    registry: HandlerRegistry, ctx: SyncContext, directory: Directory, lag: LagNotices
+) -> None:
+    service = FollowUps(ctx, directory)
+    registry.register(Kind.CREATE_FOLLOWUP, lag.wrap(service.create))
+    registry.register(Kind.FOLLOWUP_LINK, lag.wrap(service.link))
+
+
+def _followup(job: Job, session: Any) -> FollowUp:
+    followup = session.get(FollowUp, job.payload.get("followup_id"))
+    if followup is None:
+        raise PermanentFailure(f"follow-up {job.payload.get('followup_id')} does not exist")
+    return followup
+
+
+class FollowUps(JiraHandlers):
+    def create(self, job: Job) -> None:
+        """Create the follow-up's Jira issue unless it has one (in the database or in Jira)."""
+        with self.ctx.session() as session:
+            followup = _followup(job, session)
+            if followup.key is not None:
+                return
+            incident = load(session, followup.incident_id)
+            ticket = incidents.ticket(session, incident.id)
+        if ticket is None:  # the ticket's own job runs first in the lane; it may still be retrying
+            raise RetryLater("the incident has no Jira ticket yet", retry_after=TICKET_WAIT_SECONDS)
+        settings = self.ctx.settings
+        project = settings.followup_jira_project_key or ticket.key.rsplit("-", 1)[0]
+        account = self.directory.jira_account(followup.assignee_id) if followup.assignee_id else None
+        channel_url = None
+        if incident.channel_id:
+            with slack_call("auth.test"):
+                channel_url = self.ctx.channel_url(incident.channel_id)
+        fields: dict[str, Any] = {
+            "project": {"key": project},
+            "issuetype": {"name": settings.followup_jira_issue_type},
+            "summary": followup.summary,
+            "description": says.jira_description(followup, ticket.key, channel_url, MARKER.text(followup.id)),
+            "labels": [LABEL],
+        }
+        if followup.due_date:
+            fields["duedate"] = followup.due_date.isoformat()
+        if account:
+            fields["assignee"] = {"accountId": account}
+        since = self.jira.jql_time(followup.requested_at - timedelta(days=1))
+        issue_id, key = create_once(
+            self.jira,
+            incident_id=followup.id,
+            retry=job.attempts > 1,
+            what="follow-up",
+            search=f'project = "{project}" AND labels = "{LABEL}" '
+            f'AND created >= "{since}" ORDER BY created DESC',
+            field="description",
+            marker=MARKER,
+            create=lambda: self.jira.create_issue(fields),
+        )
+        with self.ctx.session() as session:
+            followup = _followup(job, session)
+            incident = load(session, followup.incident_id)
+            followup.key, followup.jira_id, followup.url = key, issue_id, self.jira.browse_url(key)
+            session.add(followup)
+            unassigned = bool(followup.assignee_id) and account is None
+            post_later(session, incident, says.created(followup, unassigned=unassigned))
+            enqueue(session, Kind.FOLLOWUP_LINK, lane=Lane.JIRA, incident_id=incident.id, payload=job.payload)
+            session.commit()
+
+    def link(self, job: Job) -> None:
+        """Link the follow-up to the incident ticket and the post-mortem, and read its status."""
+        with self.ctx.session() as session:
+            followup = _followup(job, session)
+            ticket = incidents.ticket(session, followup.incident_id)
+            postmortem = incidents.postmortem(session, followup.incident_id)
+        if followup.key is None:
+            return
+        for other in (ticket, postmortem):
+            if other is not None:
+                link_issues(self.jira, followup.key, other.key)

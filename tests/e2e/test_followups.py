@@ -1,0 +1,117 @@
+"""End to end: follow-ups from Slack to Jira, created once, linked, announced and listed.
+
+The bot runs as `python -m bot run` between the Slack and Jira emulators; alice acts in Slack only.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.rig import Rig, person
+from tests.e2e.slack_steps import wait_for_text
+
+TIMEOUT = 20.0
+
+
+def _declare_p1(rig: Rig) -> str:
+    alice = rig.slack_user("alice")
+    alice.command("/incident", "open", channel_id=rig.general)
+    declare = alice.wait_for_view(callback_id="incident_declare")
+    ack = alice.submit(
+        declare,
+        {
+            "Title": "Checkout returns 500 errors",
+            "Priority": "P1",
+            "Customers impact": "High",
+            "Category": "Availability",
+        },
+    )
+    assert ack.errors is None
+    channel = rig.slack.wait_for(
+        lambda: next((cid for cid, c in rig.slack.channels.items() if c["name"].startswith("inc-")), None),
+        timeout=TIMEOUT,
+    )
+    rig.slack.wait_for(
+        lambda: any(b["title"] == "Jira ticket" for b in rig.slack.bookmarks(channel)), timeout=TIMEOUT
+    )
+    return channel
+
+
+def _followups(rig: Rig) -> list[dict]:
+    return [
+        issue for key, issue in rig.jira.issues.items() if "incident-followup" in issue["fields"]["labels"]
+    ]
+
+
+def test_a_followup_is_created_once_linked_and_announced(rig: Rig) -> None:
+    channel = _declare_p1(rig)
+    alice = rig.slack_user("alice")
+    alice.command("/incident", "followup", channel_id=channel)
+    modal = alice.wait_for_view(callback_id="incident_followup")
+    labels = [b["label"]["text"] for b in modal["blocks"] if b["type"] == "input"]
+    assert labels == ["Summary", "Description", "Assignee", "Due date"]
+
+    short = alice.submit(modal, {"Summary": "Fix"})
+    assert short.errors and "5 to 255" in short.errors["summary"]
+    ack = alice.submit(
+        modal,
+        {
+            "Summary": "Add a retry to the payment call",
+            "Description": "The gateway times out under load",
+            "Assignee": "alice",
+            "Due date": "2026-12-24",
+        },
+    )
+    assert ack.errors is None
+
+    text = wait_for_text(rig, channel, "Follow-up ")
+    [issue] = _followups(rig)
+    key = issue["key"]
+    fields = issue["fields"]
+    assert f"Follow-up <{rig.jira.url}/browse/{key}|{key}> created: Add a retry to the payment call" in text
+    assert "<@" in text and "assigned to" in text
+    assert fields["summary"] == "Add a retry to the payment call"
+    assert fields["issuetype"]["name"] == "Task"
+    assert issue["project"]["key"] == "INC"
+    assert fields["duedate"] == "2026-12-24"
+    assert "The gateway times out under load" in fields["description"]
+    assert "Follow-up of INC-1" in fields["description"]
+    assert f"/archives/{channel}" in fields["description"]
+    assert fields["assignee"]["accountId"] == "acc-alice"
+    link = rig.jira.wait_for(lambda: rig.jira.issue(key)["links"], timeout=TIMEOUT)[0]
+    assert link["type"]["name"] == "Relates" and link["outwardIssue"]["key"] == "INC-1"
+
+    alice.command("/incident", "followups", channel_id=channel)
+    listing = rig.slack.wait_for(
+        lambda: next((t for t in _ephemerals(rig, "alice") if "Follow-ups of incident" in t), None),
+        timeout=TIMEOUT,
+    )
+    assert key in listing and "Add a retry to the payment call" in listing and "due 2026-12-24" in listing
+
+
+@pytest.mark.rig_env(JIRA_TIMEOUT_SECONDS="1")
+def test_a_lost_creation_reply_makes_no_second_issue(rig: Rig) -> None:
+    channel = _declare_p1(rig)
+    alice = rig.slack_user("alice")
+    rig.jira.add_latency(seconds=1.5, duration=1.0)  # the creation's reply comes after the bot gave up
+    alice.command("/incident", "followup", channel_id=channel)
+    modal = alice.wait_for_view(callback_id="incident_followup")
+    assert alice.submit(modal, {"Summary": "Write the runbook for the gateway"}).errors is None
+    wait_for_text(rig, channel, "created: Write the runbook for the gateway")
+    assert len(_followups(rig)) == 1
+
+
+@pytest.mark.rig_env(FOLLOWUP_JIRA_ISSUE_TYPE="Chore")
+def test_jira_refusing_the_issue_type_is_said_in_the_channel(rig: Rig) -> None:
+    channel = _declare_p1(rig)
+    alice = rig.slack_user("alice")
+    alice.command("/incident", "followup", channel_id=channel)
+    modal = alice.wait_for_view(callback_id="incident_followup")
+    assert alice.submit(modal, {"Summary": "Write the runbook for the gateway"}).errors is None
+    text = wait_for_text(rig, channel, "Jira refused")
+    assert "issuetype" in text and "jobs" in text
+    assert _followups(rig) == []
+
+
+def _ephemerals(rig: Rig, who: str) -> list[str]:
+    return [m["text"] for m in rig.slack.ephemerals(person(who).slack_id)]
