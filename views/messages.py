@@ -155,7 +155,8 @@ def jira_lagging(error: str) -> str:
 def jira_refused(what: str, error: str) -> str:
     return (
         f":x: Jira refused a change ({what}): {escape(error[:300])}. "
-        "It is parked; `python -m bot jobs` lists it."
+        "It is parked; `python -m bot jobs` lists it, and `python -m bot jobs --retry` runs it again "
+        "once the cause is fixed."
     )
 
 

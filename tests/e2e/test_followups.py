@@ -109,7 +109,7 @@ def test_jira_refusing_the_issue_type_is_said_in_the_channel(rig: Rig) -> None:
     modal = alice.wait_for_view(callback_id="incident_followup")
     assert alice.submit(modal, {"Summary": "Write the runbook for the gateway"}).errors is None
     text = wait_for_text(rig, channel, "Jira refused")
-    assert "issuetype" in text and "jobs" in text
+    assert "Specify a valid issue type" in text and "jobs --retry" in text
     assert _followups(rig) == []
 
 
