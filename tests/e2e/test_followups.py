@@ -34,6 +34,11 @@ def _declare_p1(rig: Rig) -> str:
     rig.slack.wait_for(
         lambda: any(b["title"] == "Jira ticket" for b in rig.slack.bookmarks(channel)), timeout=TIMEOUT
     )
+    # the commander pushed as the ticket's assignee, the channel linked: the incident's Jira work is done
+    rig.jira.wait_for(
+        lambda: rig.jira.issue("INC-1")["fields"]["assignee"] and rig.jira.issue("INC-1")["remote_links"],
+        timeout=TIMEOUT,
+    )
     return channel
 
 
@@ -93,12 +98,27 @@ def test_a_followup_is_created_once_linked_and_announced(rig: Rig) -> None:
 def test_a_lost_creation_reply_makes_no_second_issue(rig: Rig) -> None:
     channel = _declare_p1(rig)
     alice = rig.slack_user("alice")
-    rig.jira.add_latency(seconds=1.5, duration=1.0)  # the creation's reply comes after the bot gave up
+    posts_before = len(_creations(rig))
+    rig.jira.add_latency(seconds=1.2, duration=None)  # Jira answers after the bot stopped listening
     alice.command("/incident", "followup", channel_id=channel)
     modal = alice.wait_for_view(callback_id="incident_followup")
     assert alice.submit(modal, {"Summary": "Write the runbook for the gateway"}).errors is None
+    rig.jira.wait_for(lambda: len(_creations(rig)) > posts_before, timeout=TIMEOUT)
+    rig.jira.clear_faults()  # the creation in flight still answers too late; its retry is answered
+
     wait_for_text(rig, channel, "created: Write the runbook for the gateway")
     assert len(_followups(rig)) == 1
+    assert len(_creations(rig)) == posts_before + 1, "the retry found the issue instead of creating one"
+    searches = rig.jira.requests_to("GET", "/rest/api/2/search/jql")
+    assert any("incident-followup" in str(r) for r in searches), "the retry looked for the lost issue"
+
+
+def _creations(rig: Rig) -> list[dict]:
+    return [
+        r
+        for r in rig.jira.requests_to("POST", "/rest/api/2/issue")
+        if r["path"].rstrip("/").endswith("/issue")
+    ]
 
 
 @pytest.mark.rig_env(FOLLOWUP_JIRA_ISSUE_TYPE="Chore")
