@@ -46,3 +46,12 @@ def open_for(session: Session, user_id: str) -> list[FollowUp]:
         FollowUp.assignee_id == user_id, col(FollowUp.key).is_not(None), col(FollowUp.done).is_(False)
     )
     return sorted(session.exec(query).all(), key=lambda f: (f.due_date is None, f.due_date, f.id))
+
+
+def by_issue(session: Session, issue_id: str | None, key: str | None) -> FollowUp | None:
+    """The follow-up that is this Jira issue (by id, or by key), if any."""
+    if issue_id:
+        found = session.exec(select(FollowUp).where(FollowUp.jira_id == issue_id)).first()
+        if found is not None:
+            return found
+    return session.exec(select(FollowUp).where(FollowUp.key == key)).first() if key else None

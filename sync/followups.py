@@ -14,7 +14,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from bot import incidents
+from bot import followups, incidents
 from bot.enums import Lane
 from bot.jobs import PermanentFailure, RetryLater, enqueue
 from bot.models import FollowUp, Job
@@ -46,6 +46,7 @@ def register_followups(
     service = FollowUps(ctx, directory)
     registry.register(Kind.CREATE_FOLLOWUP, lag.wrap(service.create))
     registry.register(Kind.FOLLOWUP_LINK, lag.wrap(service.link))
+    registry.register(Kind.FOLLOWUP_REFRESH, lag.wrap(service.refresh))
 
 
 def _followup(job: Job, session: Any) -> FollowUp:
@@ -117,3 +118,44 @@ class FollowUps(JiraHandlers):
         for other in (ticket, postmortem):
             if other is not None:
                 link_issues(self.jira, followup.key, other.key)
+        self.refresh(job)
+
+    def refresh(self, job: Job) -> None:
+        """Keep what Jira says of the follow-up (summary, status, assignee); tell the channel once when
+        its status enters the `done` category. Reads the issue as it is now, so a late, repeated or
+        missed delivery all end the same way."""
+        with self.ctx.session() as session:
+            key = _followup(job, session).key
+        if key is None:
+            return
+        fields = self.jira.issue(key, fields="summary,status,assignee")["fields"]
+        status = fields.get("status") or {}
+        account = (fields.get("assignee") or {}).get("accountId")
+        assignee = self.directory.slack_user(account) if account else None
+        with self.ctx.session() as session:
+            followup = _followup(job, session)
+            followup.summary = fields.get("summary") or followup.summary
+            followup.status = status.get("name") or followup.status
+            followup.done = (status.get("statusCategory") or {}).get("key") == "done"
+            if assignee is not None or account is None:  # an account with no Slack user keeps the last one
+                followup.assignee_id = assignee
+            if followup.done and not followup.done_told:
+                followup.done_told = True
+                post_later(session, load(session, followup.incident_id), says.done(followup))
+            session.add(followup)
+            session.commit()
+
+
+def refresh_followup(ctx: SyncContext, issue_id: str | None, key: str | None) -> bool:
+    """Queue a refresh of the follow-up that is this Jira issue; whether it is one (both doors, the
+    webhook and the reconciler, come through here)."""
+    with ctx.session() as session:
+        followup = followups.by_issue(session, issue_id, key)
+        if followup is None or followup.key is None:
+            return False
+        payload = {"followup_id": followup.id}
+        enqueue(
+            session, Kind.FOLLOWUP_REFRESH, lane=Lane.JIRA, incident_id=followup.incident_id, payload=payload
+        )
+        session.commit()
+    return True

@@ -63,6 +63,7 @@ class Kind(StrEnum):
     CHECK_UNPINNED = "slack.check_unpinned"
     CREATE_FOLLOWUP = "jira.create_followup"
     FOLLOWUP_LINK = "jira.followup_link"
+    FOLLOWUP_REFRESH = "jira.followup_refresh"
 
 
 def post_later(

@@ -5,10 +5,13 @@ The bot runs as `python -m bot run` between the Slack and Jira emulators; alice 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from sandbox.rig import Rig, person
-from tests.e2e.slack_steps import wait_for_text
+from tests.e2e.slack_steps import texts, wait_for_text
 
 TIMEOUT = 20.0
 
@@ -135,3 +138,69 @@ def test_jira_refusing_the_issue_type_is_said_in_the_channel(rig: Rig) -> None:
 
 def _ephemerals(rig: Rig, who: str) -> list[str]:
     return [m["text"] for m in rig.slack.ephemerals(person(who).slack_id)]
+
+
+def _add_followup(rig: Rig, channel: str, summary: str, **values: str) -> str:
+    alice = rig.slack_user("alice")
+    alice.command("/incident", "followup", channel_id=channel)
+    modal = alice.wait_for_view(callback_id="incident_followup")
+    assert alice.submit(modal, {"Summary": summary, **values}).errors is None
+    wait_for_text(rig, channel, f"created: {summary}")
+    [issue] = [i for i in _followups(rig) if i["fields"]["summary"] == summary]
+    return issue["key"]
+
+
+def _listing_with(rig: Rig, channel: str, fragment: str) -> str:
+    """`/incident followups`, asked until its answer shows `fragment` (the bot applies Jira's news)."""
+
+    def ask() -> str | None:
+        before = len(_ephemerals(rig, "alice"))
+        rig.slack_user("alice").command("/incident", "followups", channel_id=channel)
+        answer = rig.slack.wait_for(lambda: _ephemerals(rig, "alice")[before:], timeout=TIMEOUT)[-1]
+        return answer if fragment in answer else None
+
+    return rig.slack.wait_for(ask, timeout=TIMEOUT, interval=0.3)
+
+
+def _done_lines(rig: Rig, channel: str) -> list[str]:
+    return [t for t in texts(rig, channel) if "done:" in t and "Follow-up" in t]
+
+
+def test_a_followup_done_in_jira_is_announced_once_and_its_changes_kept(rig: Rig) -> None:
+    channel = _declare_p1(rig)
+    key = _add_followup(rig, channel, "Add a retry to the payment call")
+    bob = rig.jira_user("bob")
+    bob.update(key, summary="Add a retry with backoff to the payment call")
+    bob.assign(key, "acc-bob")
+    bob.transition(key, "Closed")
+
+    rig.slack.wait_for(lambda: _done_lines(rig, channel), timeout=TIMEOUT)
+    [line] = _done_lines(rig, channel)
+    assert f"|{key}> done: Add a retry with backoff to the payment call" in line
+
+    listing = _listing_with(rig, channel, "Add a retry with backoff to the payment call — Closed")
+    assert f"<@{person('bob').slack_id}>" in listing
+    bob.update(key, summary="Add a retry with backoff to the payment calls")  # after done: not re-announced
+    _listing_with(rig, channel, "payment calls — Closed")
+    assert len(_done_lines(rig, channel)) == 1
+
+
+def test_a_followup_done_while_the_webhook_is_missed_is_caught_by_the_reconciler(rig: Rig) -> None:
+    channel = _declare_p1(rig)
+    key = _add_followup(rig, channel, "Write the runbook for the gateway")
+    rig.jira.pause_webhooks()
+    rig.jira_user("bob").transition(key, "Closed")
+    rig.jira.resume_webhooks(drop=True)
+    assert _done_lines(rig, channel) == []
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "reconcile", "--once"],
+        env=rig.env,
+        cwd=rig.workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert f"{key}: follow-up refreshed" in run.stdout
+    rig.slack.wait_for(lambda: _done_lines(rig, channel), timeout=TIMEOUT)
+    assert f"|{key}> done: Write the runbook for the gateway" in _done_lines(rig, channel)[0]
