@@ -19,6 +19,7 @@ from bot.enums import Lane
 from bot.jobs import PermanentFailure, RetryLater, enqueue
 from bot.models import FollowUp, Job
 from bot.workers import HandlerRegistry
+from sync.changelog import issue_ref
 from sync.context import SyncContext, load
 from sync.create_once import Marker, create_once
 from sync.directory import Directory
@@ -149,6 +150,9 @@ class FollowUps(JiraHandlers):
 def refresh_followup(ctx: SyncContext, issue_id: str | None, key: str | None) -> bool:
     """Queue a refresh of the follow-up that is this Jira issue; whether it is one (both doors, the
     webhook and the reconciler, come through here)."""
+    issue_id, key = issue_ref(issue_id, key)
+    if not issue_id and not key:
+        return False
     with ctx.session() as session:
         followup = followups.by_issue(session, issue_id, key)
         if followup is None or followup.key is None:
