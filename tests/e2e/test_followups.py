@@ -204,3 +204,32 @@ def test_a_followup_done_while_the_webhook_is_missed_is_caught_by_the_reconciler
     assert f"{key}: follow-up refreshed" in run.stdout
     rig.slack.wait_for(lambda: _done_lines(rig, channel), timeout=TIMEOUT)
     assert f"|{key}> done: Write the runbook for the gateway" in _done_lines(rig, channel)[0]
+
+
+def test_the_shortcut_prefills_the_message_and_the_button_opens_the_modal(rig: Rig) -> None:
+    channel = _declare_p1(rig)
+    alice = rig.slack_user("alice")
+    ts = alice.say(channel, "We should alert on gateway timeouts above 2%")
+    alice.shortcut(channel, ts, "create_followup")
+    modal = alice.wait_for_view(callback_id="incident_followup")
+    [description] = [b for b in modal["blocks"] if b.get("label", {}).get("text") == "Description"]
+    assert description["element"]["initial_value"] == "We should alert on gateway timeouts above 2%"
+    assert alice.submit(modal, {"Summary": "Alert on gateway timeouts"}).errors is None
+    key = rig.jira.wait_for(
+        lambda: next(
+            (i["key"] for i in _followups(rig) if i["fields"]["summary"] == "Alert on gateway timeouts"), None
+        ),
+        timeout=TIMEOUT,
+    )
+    assert "We should alert on gateway timeouts above 2%" in rig.jira.issue(key)["fields"]["description"]
+
+    alice.click(channel, "Follow-up")
+    modal = alice.wait_for_view(callback_id="incident_followup")
+    ack = alice.submit(
+        modal, {"Summary": "Review the gateway timeouts", "Assignee": "carol", "Due date": "2020-01-31"}
+    )
+    assert ack.errors is None
+    assert "2020-01-31 is already past" in rig.slack.wait_for(
+        lambda: next((t for t in _ephemerals(rig, "alice") if "already past" in t), None), timeout=TIMEOUT
+    )
+    wait_for_text(rig, channel, "created: Review the gateway timeouts")
