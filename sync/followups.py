@@ -106,6 +106,7 @@ class FollowUps(JiraHandlers):
             unassigned = bool(followup.assignee_id) and account is None
             post_later(session, incident, says.created(followup, unassigned=unassigned))
             enqueue(session, Kind.FOLLOWUP_LINK, lane=Lane.JIRA, incident_id=incident.id, payload=job.payload)
+            enqueue(session, Kind.UPDATE_MITIGATION, lane=Lane.JIRA, incident_id=incident.id)
             session.commit()
 
     def link(self, job: Job) -> None:
@@ -135,8 +136,11 @@ class FollowUps(JiraHandlers):
         assignee = self.directory.slack_user(account) if account else None
         with self.ctx.session() as session:
             followup = _followup(job, session)
+            shown = (followup.summary, followup.status)  # what the post-mortem lists of it
             followup.summary = fields.get("summary") or followup.summary
             followup.status = status.get("name") or followup.status
+            if (followup.summary, followup.status) != shown:
+                enqueue(session, Kind.UPDATE_MITIGATION, lane=Lane.JIRA, incident_id=followup.incident_id)
             followup.done = (status.get("statusCategory") or {}).get("key") == "done"
             if assignee is not None or account is None:  # an account with no Slack user keeps the last one
                 followup.assignee_id = assignee

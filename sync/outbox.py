@@ -54,6 +54,7 @@ class Kind(StrEnum):
     POSTMORTEM_NOTICE = "slack.postmortem_notice"
     POSTMORTEM_PIN = "slack.postmortem_pin"
     UPDATE_TIMELINE = "jira.update_timeline"
+    UPDATE_MITIGATION = "jira.update_mitigation"
     SEND_REMINDER = "slack.send_reminder"
     REMINDER_SNOOZED = "slack.reminder_snoozed"
     APPLY_COMMENT = "jira.apply_comment"
