@@ -233,3 +233,42 @@ def test_the_shortcut_prefills_the_message_and_the_button_opens_the_modal(rig: R
         lambda: next((t for t in _ephemerals(rig, "alice") if "already past" in t), None), timeout=TIMEOUT
     )
     wait_for_text(rig, channel, "created: Review the gateway timeouts")
+
+
+def _linked(rig: Rig, key: str, other: str) -> bool:
+    return any(
+        other in (link.get("inwardIssue", {}).get("key"), link.get("outwardIssue", {}).get("key"))
+        for link in rig.jira.issue(key)["links"]
+    )
+
+
+def test_the_post_mortem_lists_and_links_the_followups(rig: Rig) -> None:
+    channel = _declare_p1(rig)
+    before = _add_followup(rig, channel, "Add a retry to the payment call")
+    alice = rig.slack_user("alice")
+    alice.command("/incident", "update", channel_id=channel)
+    assert (
+        alice.submit(alice.wait_for_view(callback_id="incident_update"), {"Status": "Post-mortem"}).errors
+        is None
+    )
+    postmortem = rig.jira.wait_for(lambda: rig.jira.issues.get("PM-1"), timeout=TIMEOUT)
+    mitigation = "customfield_12703"
+    assert f"* [{before}] Add a retry to the payment call — Incoming" in postmortem["fields"][mitigation]
+    rig.jira.wait_for(lambda: _linked(rig, before, "PM-1"), timeout=TIMEOUT)
+
+    after = _add_followup(rig, channel, "Write the runbook for the gateway")
+    rig.jira.wait_for(lambda: _linked(rig, after, "PM-1") and _linked(rig, after, "INC-1"), timeout=TIMEOUT)
+    rig.jira.wait_for(
+        lambda: (
+            f"* [{after}] Write the runbook for the gateway" in rig.jira.issue("PM-1")["fields"][mitigation]
+        ),
+        timeout=TIMEOUT,
+    )
+    rig.jira_user("bob").transition(before, "Closed")
+    rig.jira.wait_for(
+        lambda: (
+            f"* [{before}] Add a retry to the payment call — Closed"
+            in rig.jira.issue("PM-1")["fields"][mitigation]
+        ),
+        timeout=TIMEOUT,
+    )
