@@ -40,12 +40,16 @@ def of_incident(session: Session, incident_id: int) -> list[FollowUp]:
     return list(session.exec(query).all())
 
 
-def open_for(session: Session, user_id: str) -> list[FollowUp]:
-    """Follow-ups assigned to this user, created in Jira and not done, oldest due date first."""
-    query = select(FollowUp).where(
-        FollowUp.assignee_id == user_id, col(FollowUp.key).is_not(None), col(FollowUp.done).is_(False)
+def open_for(session: Session, user_id: str, *, limit: int) -> list[FollowUp]:
+    """Follow-ups assigned to this user, created in Jira and not done: the first `limit`, soonest due
+    first (those without a due date last)."""
+    query = (
+        select(FollowUp)
+        .where(FollowUp.assignee_id == user_id, col(FollowUp.key).is_not(None), col(FollowUp.done).is_(False))
+        .order_by(col(FollowUp.due_date).is_(None), col(FollowUp.due_date), col(FollowUp.id))
+        .limit(limit)
     )
-    return sorted(session.exec(query).all(), key=lambda f: (f.due_date is None, f.due_date, f.id))
+    return list(session.exec(query).all())
 
 
 def by_issue(session: Session, issue_id: str | None, key: str | None) -> FollowUp | None:

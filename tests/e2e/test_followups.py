@@ -272,3 +272,31 @@ def test_the_post_mortem_lists_and_links_the_followups(rig: Rig) -> None:
         ),
         timeout=TIMEOUT,
     )
+
+
+def test_the_home_tab_shows_your_open_followups(rig: Rig) -> None:
+    channel = _declare_p1(rig)
+    key = _add_followup(
+        rig, channel, "Add a retry to the payment call", Assignee="bob", **{"Due date": "2026-12-24"}
+    )
+    other = _add_followup(rig, channel, "Write the runbook for the gateway", Assignee="bob")
+    bob = rig.slack_user("bob")
+
+    def followups_section() -> str:
+        blocks = bob.open_home()["blocks"]
+        at = next(
+            i
+            for i, b in enumerate(blocks)
+            if b["type"] == "header" and b["text"]["text"] == "Your follow-ups"
+        )
+        return blocks[at + 1]["text"]["text"]
+
+    shown = rig.slack.wait_for(
+        lambda: (text := followups_section()) and other in text and text, timeout=TIMEOUT
+    )
+    assert f"<{rig.jira.url}/browse/{key}|{key}> Add a retry to the payment call" in shown
+    assert "due 2026-12-24" in shown and "no due date" in shown
+    rig.jira_user("bob").transition(key, "Closed")
+    rig.slack.wait_for(lambda: key not in followups_section(), timeout=TIMEOUT, interval=0.2)
+    assert other in followups_section()
+    assert key not in rig.slack_user("alice").open_home()["blocks"].__str__()
