@@ -332,6 +332,8 @@ class Settings(BaseSettings):
             "JIRA_POSTMORTEM_PROJECT_KEY": self.jira_postmortem_project_key,
         }
         projects.update({f"TEAMS[{team}]": key for team, key in self.teams.items() if key})
+        if self.followup_jira_project_key:
+            projects["FOLLOWUP_JIRA_PROJECT_KEY"] = self.followup_jira_project_key
         return projects
 
     def jira_incident_fields(self) -> dict[str, str]:
