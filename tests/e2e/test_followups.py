@@ -135,6 +135,38 @@ def test_jira_refusing_the_issue_type_is_said_in_the_channel(rig: Rig) -> None:
     assert "Specify a valid issue type" in text and "jobs --retry" in text
     assert _followups(rig) == []
 
+    rig.stop_bot()  # the fix: a type the project has, then the parked creation retried
+    rig.env["FOLLOWUP_JIRA_ISSUE_TYPE"] = "Task"
+    rig.start_bot()
+    retried = subprocess.run(
+        [sys.executable, "-m", "bot", "jobs", "--retry"],
+        env=rig.env,
+        cwd=rig.workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert retried.returncode == 0 and "1 failed job(s) put back" in retried.stdout, retried.stderr
+    wait_for_text(rig, channel, "created: Write the runbook for the gateway")
+    [issue] = _followups(rig)
+    assert issue["fields"]["issuetype"]["name"] == "Task"
+
+
+def test_an_assignee_without_a_jira_account_leaves_it_unassigned_and_says_so(rig: Rig) -> None:
+    channel = _declare_p1(rig)
+    rig.slack.add_user("U0NEWBIE", name="newbie", email="newbie@example.com")
+    alice = rig.slack_user("alice")
+    alice.command("/incident", "followup", channel_id=channel)
+    modal = alice.wait_for_view(callback_id="incident_followup")
+    assert (
+        alice.submit(modal, {"Summary": "Add a retry to the payment call", "Assignee": "U0NEWBIE"}).errors
+        is None
+    )
+    text = wait_for_text(rig, channel, "created: Add a retry to the payment call")
+    assert "unassigned: <@U0NEWBIE> has no Jira account" in text
+    [issue] = _followups(rig)
+    assert issue["fields"].get("assignee") is None
+
 
 def _ephemerals(rig: Rig, who: str) -> list[str]:
     return [m["text"] for m in rig.slack.ephemerals(person(who).slack_id)]
@@ -300,3 +332,22 @@ def test_the_home_tab_shows_your_open_followups(rig: Rig) -> None:
     rig.slack.wait_for(lambda: key not in followups_section(), timeout=TIMEOUT, interval=0.2)
     assert other in followups_section()
     assert key not in rig.slack_user("alice").open_home()["blocks"].__str__()
+
+
+def test_bad_input_gets_inline_errors_and_creates_nothing(rig: Rig) -> None:
+    channel = _declare_p1(rig)
+    rig.slack.add_user("U0GONE", name="gone", email="gone@example.com", deleted=True)
+    alice = rig.slack_user("alice")
+    alice.command("/incident", "followup", channel_id=channel)
+    modal = alice.wait_for_view(callback_id="incident_followup")
+    too_long = alice.submit(modal, {"Summary": "x" * 256})
+    assert too_long.errors == {"summary": "The summary needs 5 to 255 characters (it has 256)."}
+    bot = alice.submit(modal, {"Summary": "Add a retry to the payment call", "Assignee": "incident-bot"})
+    assert "is a bot" in bot.errors["assignee_id"]
+    gone = alice.submit(modal, {"Summary": "Add a retry to the payment call", "Assignee": "U0GONE"})
+    assert "deactivated" in gone.errors["assignee_id"]
+    assert (
+        alice.submit(modal, {"Summary": "Add a retry to the payment call", "Assignee": None}).errors is None
+    )
+    wait_for_text(rig, channel, "created: Add a retry to the payment call")
+    assert len(_followups(rig)) == 1
