@@ -14,6 +14,8 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from sqlmodel import Session
+
 from bot import followups, incidents
 from bot.enums import Lane
 from bot.jobs import PermanentFailure, RetryLater, enqueue
@@ -50,7 +52,7 @@ def register_followups(
     registry.register(Kind.FOLLOWUP_REFRESH, lag.wrap(service.refresh))
 
 
-def _followup(job: Job, session: Any) -> FollowUp:
+def _followup(job: Job, session: Session) -> FollowUp:
     followup = session.get(FollowUp, job.payload.get("followup_id"))
     if followup is None:
         raise PermanentFailure(f"follow-up {job.payload.get('followup_id')} does not exist")
@@ -89,7 +91,7 @@ class FollowUps(JiraHandlers):
         since = self.jira.jql_time(followup.requested_at - timedelta(days=1))
         issue_id, key = create_once(
             self.jira,
-            incident_id=followup.id,
+            owner_id=followup.id,
             retry=job.attempts > 1,
             what="follow-up",
             search=f'project = "{project}" AND labels = "{LABEL}" '

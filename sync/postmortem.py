@@ -76,7 +76,7 @@ class PostMortems(JiraHandlers):
         since = self.jira.jql_time(incident.declared_at - timedelta(days=1))
         found = create_once(
             self.jira,
-            incident_id=incident.id,
+            owner_id=incident.id,
             retry=job.attempts > 1,
             what="post-mortem",
             search=f"project = {_quoted(settings.jira_postmortem_project_key)} "
