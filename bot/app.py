@@ -34,6 +34,7 @@ from sync.changelog import ChangelogProcessor
 from sync.context import SyncContext
 from sync.conversation import register_notes, register_send_to_jira
 from sync.directory import Directory
+from sync.followups import register_followups
 from sync.guards import BounceGuard
 from sync.jira_auth import CredentialsWatch
 from sync.jira_client import JiraGateway
@@ -263,6 +264,7 @@ def _wire_jira(
     registry.register(Kind.PUSH_CHANGES, lag.wrap(ChangePusher(ctx, directory, guard, mapping)))
     register_postmortem(registry, ctx, directory, lag)
     register_send_to_jira(registry, ctx, directory, lag)
+    register_followups(registry, ctx, directory, lag)
 
     processor = ChangelogProcessor(ctx, directory, guard, mapping)
     registry.register(Kind.APPLY_WEBHOOK, WebhookApplier(ctx, processor))

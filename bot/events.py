@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from sqlmodel import Session
 
 from bot.enums import Source
-from bot.models import Incident, IncidentUpdate, Reminder, SentToJira, TimelineNote
+from bot.models import FollowUp, Incident, IncidentUpdate, Reminder, SentToJira, TimelineNote
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,14 @@ class JiraCommentRequested:
 
     incident: Incident
     request: SentToJira
+
+
+@dataclass(frozen=True)
+class FollowUpRequested:
+    """A follow-up to create as a Jira issue."""
+
+    incident: Incident
+    followup: FollowUp
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ categories) take it as arguments so the forms stay plain data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.enums import ClosureReason, Environment, ImpactLevel, ImpactType, KeyEventKind, Platform, Status
 from bot.errors import InvalidInput
@@ -16,6 +16,7 @@ from bot.errors import InvalidInput
 TITLE_MIN, TITLE_MAX = 10, 128
 DESCRIPTION_MAX = 3000
 TICKET_ID_MAX = 64
+SUMMARY_MIN, SUMMARY_MAX = 5, 255
 
 
 @dataclass
@@ -126,6 +127,25 @@ class CloseForm:
     def validate(self) -> None:
         if self.reason not in set(ClosureReason):
             raise InvalidInput({"reason": "Choose a closure reason."})
+
+
+@dataclass
+class FollowUpForm:
+    summary: str
+    description: str = ""
+    assignee_id: str | None = None
+    due_date: date | None = None
+
+    def validate(self) -> None:
+        length = len((self.summary or "").strip())
+        if not SUMMARY_MIN <= length <= SUMMARY_MAX:
+            raise InvalidInput(
+                {"summary": f"The summary needs {SUMMARY_MIN} to {SUMMARY_MAX} characters (it has {length})."}
+            )
+        if len(self.description or "") > DESCRIPTION_MAX:
+            raise InvalidInput(
+                {"description": f"The description is limited to {DESCRIPTION_MAX} characters."}
+            )
 
 
 def validate_key_events(events: dict[str, KeyEventInput]) -> None:

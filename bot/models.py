@@ -7,7 +7,7 @@ one row per applied Jira changelog id, one row per webhook delivery).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -310,3 +310,26 @@ class TimelineNote(SQLModel, table=True):
     permalink: str | None = None
     added_by: str
     added_at: datetime = _time()
+
+
+class FollowUp(SQLModel, table=True):
+    """An action item of an incident, created once as a Jira issue and followed until done there."""
+
+    __tablename__ = "followup"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    summary: str
+    description: str = ""
+    assignee_id: str | None = Field(default=None, index=True)
+    due_date: date | None = None
+    requested_by: str
+    requested_at: datetime = _time()
+    key: str | None = Field(default=None, unique=True)
+    jira_id: str | None = None
+    url: str | None = None
+    #: the Jira status name and whether its category is `done` (kept from webhooks and the reconciler)
+    status: str | None = None
+    done: bool = False
+    #: the channel was told it is done (once)
+    done_told: bool = False

@@ -1,5 +1,5 @@
-"""Where everything stands, for the Home tab: a person's incidents, the open ones, the last 30 days per
-priority, and whether Jira is in step.
+"""Where everything stands, for the Home tab: a person's incidents and follow-ups, the open ones, the last
+30 days per priority, and whether Jira is in step.
 
 Read-only queries, each bounded however many incidents there are: rows are limited in SQL, and the
 30-day figures are one aggregate read from an index of `incident` alone: (declared_at, ...) when the
@@ -9,7 +9,7 @@ priority so that only each priority's durations are sorted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,8 +18,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
+from bot import followups
 from bot.enums import JobState, Lane, Status
-from bot.models import Incident, JiraTicket, Job
+from bot.models import FollowUp, Incident, JiraTicket, Job
 
 WINDOW = timedelta(days=30)
 #: Named rather than "not Closed", so that the status index serves: most incidents are closed.
@@ -66,6 +67,8 @@ class Overview:
     open: Listing
     last_30_days: list[PriorityFigures]
     sync: SyncHealth | None
+    #: follow-ups assigned to the person and not done (the first few)
+    followups: list[FollowUp] = field(default_factory=list)
 
 
 def overview(
@@ -78,6 +81,7 @@ def overview(
         open=open_listing(session, limit=limit),
         last_30_days=last_30_days(session, now=now),
         sync=sync_health(session, now=now) if jira_enabled else None,
+        followups=followups.open_for(session, user_id, limit=own_limit),
     )
 
 

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_POSTMORTEM_FIELDS)
     )
 
+    #: follow-ups: project (empty: the incident ticket's project) and issue type
+    followup_jira_project_key: str | None = None
+    followup_jira_issue_type: str = "Task"
+
     jira_field_priority: str = "customfield_11064"
     jira_priority_values: Annotated[dict[int, str], NoDecode] = Field(
         default_factory=lambda: {p: str(p) for p in range(1, 6)}
@@ -331,6 +335,8 @@ class Settings(BaseSettings):
             "JIRA_POSTMORTEM_PROJECT_KEY": self.jira_postmortem_project_key,
         }
         projects.update({f"TEAMS[{team}]": key for team, key in self.teams.items() if key})
+        if self.followup_jira_project_key:
+            projects["FOLLOWUP_JIRA_PROJECT_KEY"] = self.followup_jira_project_key
         return projects
 
     def jira_incident_fields(self) -> dict[str, str]:

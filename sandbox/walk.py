@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,8 @@ def walk(rig: Rig, out: Callable[[str], None] = print) -> None:
     slack.wait_for(lambda: any(b["title"] == "Post-mortem" for b in slack.bookmarks(channel)), timeout=15)
     out(f"  → post-mortem {postmortem} created, linked to {key}, pinned and bookmarked")
 
+    followup = _followup(rig, t, channel, shape.jira_status("CLOSED"), out)
+
     t.step("bob closes the incident: reason resolved")
     bob.click(channel, "Close")
     ack = bob.submit(
@@ -201,7 +204,60 @@ def walk(rig: Rig, out: Callable[[str], None] = print) -> None:
     jira.wait_for(lambda: jira.issue(key)["status"] == shape.jira_status("CLOSED"), timeout=15)
     slack.wait_for(lambda: slack.channels[channel]["archived"], timeout=15)
     t.flush()
-    _summary(rig, channel, key, postmortem, out)
+    _summary(rig, channel, key, postmortem, followup, out)
+
+
+def _followup(rig: Rig, t: Transcript, channel: str, done: str, out: Callable[[str], None]) -> str:
+    """alice adds a follow-up for bob with the announcement's Follow-up button; carol closes it in Jira."""
+    slack, jira = rig.slack, rig.jira
+    t.step("alice clicks Follow-up on the announcement: a follow-up for bob, due in a month")
+    alice = rig.slack_user("alice")
+    alice.click(channel, "Follow-up")
+    due = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    ack = alice.submit(
+        alice.wait_for_view(),
+        {"Summary": "Alert on payment provider errors", "Assignee": "bob", "Due date": due},
+    )
+    _expect(ack.errors is None, f"the follow-up modal was refused: {ack.errors}")
+    created = slack.wait_for(
+        lambda: next(
+            (m["text"] for m in slack.messages(channel) if "created: Alert on payment" in m["text"]), None
+        ),
+        timeout=15,
+    )
+    out(f"  → {created}")
+    key = jira.wait_for(
+        lambda: next(
+            (k for k, i in jira.issues.items() if "incident-followup" in i["fields"]["labels"]), None
+        ),
+        timeout=15,
+    )
+    t.step(f"carol closes the follow-up {key} in Jira")
+    _walk_to(rig, key, done)
+    told = slack.wait_for(
+        lambda: next((m["text"] for m in slack.messages(channel) if f"{key}> done:" in m["text"]), None),
+        timeout=15,
+    )
+    out(f"  → {told}")
+    return key
+
+
+def _walk_to(rig: Rig, key: str, status: str) -> None:
+    """Move an issue to `status` one transition at a time, along the shortest path its workflow offers."""
+    workflow = rig.jira.state.workflow_for(rig.jira.issue(key))
+    start = rig.jira.issue(key)["status"]
+    paths: dict[str, list[str]] = {start: []}
+    queue = [start]
+    while queue and status not in paths:
+        here = queue.pop(0)
+        for transition in workflow.available(here):
+            if transition.to not in paths:
+                paths[transition.to] = [*paths[here], transition.to]
+                queue.append(transition.to)
+    _expect(status in paths, f"no path from {start} to {status} in the workflow of {key}")
+    user = rig.jira_user("carol")
+    for step in paths[status]:
+        user.transition(key, step)
 
 
 def home_lines(view: dict[str, Any]) -> list[str]:
@@ -262,7 +318,9 @@ def _conversation(rig: Rig, t: Transcript, channel: str, key: str, out: Callable
     out("  → thread: Added to the timeline.")
 
 
-def _summary(rig: Rig, channel: str, key: str, postmortem: str, out: Callable[[str], None]) -> None:
+def _summary(
+    rig: Rig, channel: str, key: str, postmortem: str, followup: str, out: Callable[[str], None]
+) -> None:
     slack, jira = rig.slack, rig.jira
     info = slack.channels[channel]
     out("\n══ What Slack saw ══")
@@ -276,7 +334,7 @@ def _summary(rig: Rig, channel: str, key: str, postmortem: str, out: Callable[[s
     for message in slack.messages(rig.announcements):
         out(f"  #incidents: {message['text'][:150]}")
     out("\n══ What Jira saw ══")
-    for issue_key in (key, postmortem):
+    for issue_key in (key, postmortem, followup):
         issue = jira.issue(issue_key)
         fields = issue["fields"]
         out(

@@ -113,14 +113,21 @@ _LINKED = sa.text(
 )
 
 
+def issue_ref(issue_id: Any, issue_key: Any) -> tuple[str | None, str | None]:
+    """An issue's id and key as a delivery gave them, each None unless it has the shape Jira gives
+    (anything else, e.g. a NUL byte, never reaches a query)."""
+    valid_id = issue_id if isinstance(issue_id, str) and _NUMERIC_ID.fullmatch(issue_id) else None
+    valid_key = issue_key if isinstance(issue_key, str) and _ISSUE_KEY.fullmatch(issue_key) else None
+    return valid_id, valid_key
+
+
 def linked_ticket(engine: Engine, *, issue_id: Any, issue_key: Any) -> LinkedTicket | None:
     """The incident ticket for a Jira issue, by id (which survives a move) or key.
 
     One indexed query on a pooled connection, no ORM session: the webhook route runs this for
     every delivery, most of them about issues no incident is linked to.
     """
-    issue_id = issue_id if isinstance(issue_id, str) and _NUMERIC_ID.fullmatch(issue_id) else None
-    issue_key = issue_key if isinstance(issue_key, str) and _ISSUE_KEY.fullmatch(issue_key) else None
+    issue_id, issue_key = issue_ref(issue_id, issue_key)
     if not issue_id and not issue_key:
         return None
     with engine.connect() as connection:

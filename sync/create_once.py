@@ -40,7 +40,7 @@ class Marker:
 def create_once(
     jira: JiraGateway,
     *,
-    incident_id: int,
+    owner_id: int,
     retry: bool,
     what: str,
     search: str,
@@ -49,14 +49,13 @@ def create_once(
     create: Callable[[], tuple[str, str]],
 ) -> tuple[str, str]:
     """The issue's (id, key): on a `retry`, the one an earlier attempt made (JQL `search`, the marker
-    in `field`) if Jira has it; otherwise a newly created one."""
+    naming `owner_id` (the incident, or the follow-up) in `field`) if Jira has it; otherwise a newly
+    created one."""
     if retry:
-        found = jira.find_issue(
-            search, field=field, wanted=lambda text: marker.incident_of(text) == incident_id
-        )
+        found = jira.find_issue(search, field=field, wanted=lambda text: marker.incident_of(text) == owner_id)
         if found:
-            logger.info("incident %s: found %s %s made by an earlier attempt", incident_id, what, found[1])
+            logger.info("%s of %s: found %s made by an earlier attempt", what, owner_id, found[1])
             return found
     created = create()
-    logger.info("incident %s: created Jira %s %s", incident_id, what, created[1])
+    logger.info("%s of %s: created Jira issue %s", what, owner_id, created[1])
     return created

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.settings import Settings
+from sync.issue_links import LINK_TYPES
 from sync.jira_client import JiraGateway
 from sync.jira_mapping import SYSTEM_PRIORITY, JiraMapping
-from sync.postmortem import LINK_TYPES
 
 
 def incident_projects(jira: JiraGateway, settings: Settings) -> list[str]:
@@ -55,8 +55,9 @@ def status_problems(jira: JiraGateway, settings: Settings) -> list[str]:
 
 
 def screen_problems(jira: JiraGateway, settings: Settings) -> list[str]:
-    """The issue types exist where the bot creates them, and every configured field is on their create
-    screen (a field the screen lacks makes Jira refuse the whole creation)."""
+    """The issue types exist where the bot creates them (incident tickets, post-mortems, follow-ups), and
+    every configured field is on their create screen (a field the screen lacks makes Jira refuse the
+    whole creation)."""
     incident_type, fields = settings.jira_incident_issue_type, settings.jira_incident_fields()
     wanted = [
         (p, incident_type, "JIRA_INCIDENT_ISSUE_TYPE", fields) for p in incident_projects(jira, settings)
@@ -70,6 +71,16 @@ def screen_problems(jira: JiraGateway, settings: Settings) -> list[str]:
                 settings.jira_postmortem_field_ids(),
             )
         )
+    followup_projects = (
+        [settings.followup_jira_project_key]
+        if settings.followup_jira_project_key
+        else incident_projects(jira, settings)
+    )  # without a follow-up project, follow-ups go to the incident ticket's project
+    wanted += [
+        (p, settings.followup_jira_issue_type, "FOLLOWUP_JIRA_ISSUE_TYPE", {})
+        for p in followup_projects
+        if jira.has_project(p)
+    ]
     problems = []
     for project, issue_type, type_variable, fields in wanted:
         types = jira.creatable_types(project)

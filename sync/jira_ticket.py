@@ -42,7 +42,7 @@ class TicketCreation(JiraHandlers):
         since = self.jira.jql_time(job.created_at - timedelta(minutes=5))
         found = create_once(
             self.jira,
-            incident_id=incident.id,
+            owner_id=incident.id,
             retry=job.attempts > 1,
             what="ticket",
             search=f'project = {project_key(incident, self.ctx.settings)} AND created >= "{since}" '

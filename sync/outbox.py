@@ -15,6 +15,7 @@ from sqlmodel import Session
 from bot.enums import Lane, Source, Status, UpdateKind, is_critical
 from bot.events import (
     EventBus,
+    FollowUpRequested,
     IncidentDeclared,
     IncidentUpdated,
     JiraCommentRequested,
@@ -53,6 +54,7 @@ class Kind(StrEnum):
     POSTMORTEM_NOTICE = "slack.postmortem_notice"
     POSTMORTEM_PIN = "slack.postmortem_pin"
     UPDATE_TIMELINE = "jira.update_timeline"
+    UPDATE_MITIGATION = "jira.update_mitigation"
     SEND_REMINDER = "slack.send_reminder"
     REMINDER_SNOOZED = "slack.reminder_snoozed"
     APPLY_COMMENT = "jira.apply_comment"
@@ -60,6 +62,9 @@ class Kind(StrEnum):
     REACT = "slack.react"
     CAPTURE_NOTE = "slack.capture_note"
     CHECK_UNPINNED = "slack.check_unpinned"
+    CREATE_FOLLOWUP = "jira.create_followup"
+    FOLLOWUP_LINK = "jira.followup_link"
+    FOLLOWUP_REFRESH = "jira.followup_refresh"
 
 
 def post_later(
@@ -123,6 +128,7 @@ class Outbox:
             ReminderSnoozed, lambda session, event: _reminder_job(session, Kind.REMINDER_SNOOZED, event)
         )
         bus.subscribe(JiraCommentRequested, self.jira_comment)
+        bus.subscribe(FollowUpRequested, self.followup)
         bus.subscribe(NoteRequested, self.note_requested)
         bus.subscribe(NoteRemovalRequested, self.note_removal)
         bus.subscribe(TimelineNoteAdded, lambda session, event: self.note_changed(session, event, added=True))
@@ -219,6 +225,13 @@ class Outbox:
             payload = {"request_id": event.request.id}
             enqueue(
                 session, Kind.SEND_COMMENT, lane=Lane.JIRA, incident_id=event.incident.id, payload=payload
+            )
+
+    def followup(self, session: Session, event: FollowUpRequested) -> None:
+        if self.jira_enabled:
+            payload = {"followup_id": event.followup.id}
+            enqueue(
+                session, Kind.CREATE_FOLLOWUP, lane=Lane.JIRA, incident_id=event.incident.id, payload=payload
             )
 
     def note_requested(self, session: Session, event: NoteRequested) -> None:

@@ -13,7 +13,9 @@ Slack refusing a pin) never undoes the post-mortem nor holds up the others:
   `slack.postmortem_pin` pins it, so a retried pin never posts the message twice;
 - `slack.refresh_announcement` and `slack.bookmark` (`Post-mortem`), the existing Slack jobs.
 
-Later changes of key events and timeline notes re-render the `timeline` field (`jira.update_timeline`).
+Later changes of key events and timeline notes re-render the `timeline` field (`jira.update_timeline`);
+a follow-up added or changing status re-renders `mitigation_actions` (`jira.update_mitigation`), and a
+post-mortem made after follow-ups is linked to them.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot import incidents, timeline
+from bot import followups, incidents, timeline
 from bot.enums import Lane
 from bot.jobs import PermanentFailure, enqueue
 from bot.models import Incident, JiraPostMortem, Job
@@ -32,6 +34,7 @@ from bot.workers import HandlerRegistry
 from sync.context import SyncContext, load
 from sync.create_once import create_once
 from sync.directory import Directory
+from sync.issue_links import link_issues
 from sync.jira_handlers import JiraHandlers
 from sync.jira_lag import LagNotices
 from sync.outbox import Kind
@@ -41,7 +44,6 @@ from views import messages
 
 logger = logging.getLogger(__name__)
 
-LINK_TYPES = ("Relates", "Blocks", "Relates to")
 BOOKMARK_TITLE = "Post-mortem"
 
 
@@ -52,6 +54,7 @@ def register_postmortem(
     service = PostMortems(ctx, directory)
     registry.register(Kind.CREATE_POSTMORTEM, lag.wrap(service.create))
     registry.register(Kind.UPDATE_TIMELINE, lag.wrap(service.update_timeline))
+    registry.register(Kind.UPDATE_MITIGATION, lag.wrap(service.update_mitigation))
     registry.register(Kind.POSTMORTEM_LINK, lag.wrap(service.link))
     registry.register(Kind.POSTMORTEM_ASSIGN, lag.wrap(service.assign))
     registry.register(Kind.POSTMORTEM_NOTICE, service.notice)
@@ -73,7 +76,7 @@ class PostMortems(JiraHandlers):
         since = self.jira.jql_time(incident.declared_at - timedelta(days=1))
         found = create_once(
             self.jira,
-            incident_id=incident.id,
+            owner_id=incident.id,
             retry=job.attempts > 1,
             what="post-mortem",
             search=f"project = {_quoted(settings.jira_postmortem_project_key)} "
@@ -95,6 +98,7 @@ class PostMortems(JiraHandlers):
             updates=incidents.history(session, incident.id),
             key_events=incidents.key_events(session, incident.id),
             notes=timeline.notes(session, incident.id),
+            followups=followups.of_incident(session, incident.id),
             channel_url=channel_url,
             ticket=incidents.ticket(session, incident.id),
         )
@@ -108,6 +112,12 @@ class PostMortems(JiraHandlers):
             enqueue(session, Kind.POSTMORTEM_LINK, lane=Lane.JIRA, incident_id=incident.id)
             enqueue(session, Kind.POSTMORTEM_ASSIGN, lane=Lane.JIRA, incident_id=incident.id)
             enqueue(session, Kind.POSTMORTEM_NOTICE, lane=Lane.SLACK, incident_id=incident.id)
+            for followup in followups.of_incident(session, incident.id):  # those made before it, linked now
+                if followup.key:
+                    payload = {"followup_id": followup.id}
+                    enqueue(
+                        session, Kind.FOLLOWUP_LINK, lane=Lane.JIRA, incident_id=incident.id, payload=payload
+                    )
             if incident.channel_id:
                 enqueue(session, Kind.REFRESH_ANNOUNCEMENT, lane=Lane.SLACK, incident_id=incident.id)
                 enqueue(
@@ -136,35 +146,7 @@ class PostMortems(JiraHandlers):
                 "incident %s: no Jira ticket to link post-mortem %s to", job.incident_id, postmortem.key
             )
             return
-        try:
-            links = self.jira.issue(postmortem.key, fields="issuelinks")["fields"].get("issuelinks") or []
-            self.jira.issue(ticket.key, fields="summary")
-        except PermanentFailure as exc:
-            logger.warning("post-mortem %s not linked to %s: %s", postmortem.key, ticket.key, exc)
-            return
-        if any(
-            ticket.key in (_linked_key(link, "inwardIssue"), _linked_key(link, "outwardIssue"))
-            for link in links
-        ):
-            return
-        for name in LINK_TYPES:
-            body = {
-                "type": {"name": name},
-                "inwardIssue": {"key": postmortem.key},
-                "outwardIssue": {"key": ticket.key},
-            }
-            try:
-                self.jira.rest("POST", "issueLink", body=body)
-            except PermanentFailure as exc:
-                logger.info("post-mortem %s: link type %r did not work: %s", postmortem.key, name, exc)
-                continue
-            logger.info("post-mortem %s linked to %s (%s)", postmortem.key, ticket.key, name)
-            return
-        logger.warning(
-            "post-mortem %s left unlinked: none of the link types %s worked",
-            postmortem.key,
-            ", ".join(LINK_TYPES),
-        )
+        link_issues(self.jira, postmortem.key, ticket.key)
 
     def assign(self, job: Job) -> None:
         """Assign the post-mortem to the commander's Jira account, when there is one that Jira accepts."""
@@ -223,20 +205,23 @@ class PostMortems(JiraHandlers):
     def update_timeline(self, job: Job) -> None:
         """Re-render the `timeline` field after key events or notes changed (nothing to do without a
         post-mortem)."""
+        self._rerender(job, "timeline")
+
+    def update_mitigation(self, job: Job) -> None:
+        """Re-render `mitigation_actions` after a follow-up was added or changed status."""
+        self._rerender(job, "mitigation_actions")
+
+    def _rerender(self, job: Job, part: str) -> None:
         with self.ctx.session() as session:
             incident = load(session, job.incident_id)
             postmortem = incidents.postmortem(session, incident.id)
             if postmortem is None:
                 return
             inputs = self._inputs(session, incident, with_channel=False)
-        field = self.ctx.settings.jira_postmortem_fields["timeline"]
-        self.jira.update_fields(postmortem.key, {field: render_part("timeline", inputs)})
+        field = self.ctx.settings.jira_postmortem_fields.get(part)
+        if field:
+            self.jira.update_fields(postmortem.key, {field: render_part(part, inputs)})
 
 
 def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _linked_key(link: dict[str, object], side: str) -> str | None:
-    issue = link.get(side)
-    return issue.get("key") if isinstance(issue, dict) else None

@@ -19,7 +19,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from bot.enums import ImpactType, Source, Status, highest_impact
-from bot.models import Incident, IncidentUpdate, KeyEvent, TimelineNote
+from bot.models import FollowUp, Incident, IncidentUpdate, KeyEvent, TimelineNote
 from bot.settings import Settings
 from bot.timeline import Entry, entries
 from sync.create_once import Marker
@@ -108,6 +108,8 @@ class PostMortemInputs:
     channel_url: str | None = None
     ticket: Link | None = None
     notes: Sequence[TimelineNote] = ()
+    #: the incident's follow-ups; those created in Jira are listed in `mitigation_actions`
+    followups: Sequence[FollowUp] = ()
 
 
 def timeline(
@@ -167,6 +169,7 @@ def render_part(part: str, inputs: PostMortemInputs) -> str:
         "ticket": inputs.ticket,
         "timeline": timeline(incident, inputs.updates, inputs.key_events, inputs.notes),
         "actions": actions(inputs.updates),
+        "followups": [followup for followup in inputs.followups if followup.key],
         "parties": parties(incident),
         "business_impact": level.value if level else None,
         "marker": MARKER.text(incident.id),

@@ -22,9 +22,10 @@ from sqlmodel import col, select
 
 from bot.jobs import RetryLater
 from bot.metrics import RECONCILER_RUNS
-from bot.models import AppliedChangelog, Checkpoint, JiraTicket, utcnow
+from bot.models import AppliedChangelog, Checkpoint, FollowUp, JiraTicket, utcnow
 from sync.changelog import ChangelogProcessor, changelog_key, history_id, linked_ticket
 from sync.context import SyncContext
+from sync.followups import refresh_followup
 
 if TYPE_CHECKING:
     from sync.jira_comments import CommentFeed
@@ -145,9 +146,12 @@ class Reconciler:
         return report
 
     def _projects(self) -> list[str]:
-        """Where incident tickets can be (post-mortems are not tickets: their changes map to nothing)."""
+        """Where incident tickets and follow-ups can be (post-mortems are not tickets: their changes map
+        to nothing)."""
         with self.ctx.session() as session:
-            keys = session.exec(select(JiraTicket.key).distinct()).all()
+            tickets = session.exec(select(JiraTicket.key).distinct()).all()
+            followups = session.exec(select(FollowUp.key).where(col(FollowUp.key).is_not(None))).all()
+        keys = [*tickets, *(key for key in followups if key)]
         if not keys:
             return []
         settings = self.ctx.settings
@@ -175,6 +179,8 @@ class Reconciler:
     def _replay(self, issue: dict[str, Any], report: Report, window: datetime) -> None:
         ticket = linked_ticket(self.ctx.engine, issue_id=str(issue.get("id")), issue_key=issue.get("key"))
         if ticket is None:
+            if refresh_followup(self.ctx, str(issue.get("id")), issue.get("key")):
+                report.changes.append(f"{issue.get('key')}: follow-up refreshed")
             return
         report.linked += 1
         histories = self._histories(issue)

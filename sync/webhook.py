@@ -30,6 +30,7 @@ from bot.metrics import WEBHOOK_DELIVERIES
 from bot.models import Job, WebhookDelivery
 from sync.changelog import ChangelogProcessor, LinkedTicket, as_dict, changelog_key, linked_ticket
 from sync.context import SyncContext
+from sync.followups import refresh_followup
 from sync.jira_comments import announced_comment
 from sync.outbox import Kind
 
@@ -134,6 +135,8 @@ class WebhookIntake:
         issue = as_dict(payload.get("issue"))
         ticket = self.links.lookup(_text(issue.get("id")), _text(issue.get("key")))
         if ticket is None:
+            if changelog and refresh_followup(self.ctx, _text(issue.get("id")), _text(issue.get("key"))):
+                return _answer(202, "accepted", "follow-up to refresh")
             return _answer(200, "ignored", "issue not linked to an incident")
         with self.ctx.session() as session:
             try:  # stored re-encoded as ASCII JSON: whatever the body's encoding, any database keeps it

@@ -56,6 +56,7 @@ def announcement(
                     button("Update", Action.UPDATE, value, style="primary"),
                     button("Key events", Action.KEY_EVENTS, value),
                     button("Post-mortem", Action.POSTMORTEM, value),
+                    button("Follow-up", Action.FOLLOWUP, value),
                     button("Close", Action.CLOSE, value, style="danger"),
                 ],
             }

@@ -131,6 +131,10 @@ def datetime_picker(*, initial: int | None = None) -> dict[str, Any]:
     return element
 
 
+def date_picker() -> dict[str, Any]:
+    return {"type": "datepicker", "action_id": Action.INPUT}
+
+
 def button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "button", "text": text(label), "action_id": action_id, "value": value}
     if style:

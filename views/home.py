@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.enums import Status
+from bot.models import FollowUp
 from bot.overview import Listing, Overview, PriorityFigures, Row, SyncHealth
 from views.announcement import escape
 from views.blocks import Block, button, context, divider, header, section
@@ -38,6 +39,9 @@ def home_view(data: Overview) -> dict[str, Any]:
         divider(),
         header("Open incidents"),
         *_listing(data.open, empty="No open incidents. :tada:", more="open incidents"),
+        divider(),
+        header("Your follow-ups"),
+        section(_followups(data.followups)),
         divider(),
         header("Last 30 days"),
         section("\n".join(_figures(figures) for figures in data.last_30_days)),
@@ -67,6 +71,17 @@ def _row(row: Row) -> Block:
         details.append(f"<#{incident.channel_id}>")
     line = f"*P{incident.priority}* · #{incident.id} · *{escape(incident.title)}*\n" + " · ".join(details)
     return {**section(line), "accessory": button("Update", Action.UPDATE, str(incident.id))}
+
+
+def _followups(rows: list[FollowUp]) -> str:
+    """Each follow-up assigned to the person and not done: Jira link, summary, status, due date."""
+    if not rows:
+        return "No follow-up of yours is open. Those assigned to you show up here."
+    lines = []
+    for row in rows:
+        due = f"due {row.due_date.isoformat()}" if row.due_date else "no due date"
+        lines.append(f"• <{row.url}|{row.key}> {escape(row.summary)} · {row.status or 'To Do'} · {due}")
+    return "\n".join(lines)
 
 
 def _figures(figures: PriorityFigures) -> str:

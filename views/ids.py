@@ -16,6 +16,7 @@ class Callback(StrEnum):
     UPDATE = "incident_update"
     KEY_EVENTS = "incident_key_events"
     CLOSE = "incident_close"
+    FOLLOWUP = "incident_followup"
 
 
 class Shortcut(StrEnum):
@@ -23,6 +24,7 @@ class Shortcut(StrEnum):
 
     SEND_TO_JIRA = "send_to_jira"
     ADD_TO_TIMELINE = "add_to_timeline"
+    CREATE_FOLLOWUP = "create_followup"
 
 
 class Reaction(StrEnum):
@@ -39,6 +41,7 @@ class Action(StrEnum):
     KEY_EVENTS = "incident_key_events_open"
     POSTMORTEM = "incident_postmortem_create"
     CLOSE = "incident_close_open"
+    FOLLOWUP = "incident_followup_open"
     DECLARE = "incident_declare_open"
     SNOOZE_30_MIN = "reminder_snooze_30_min"
     SNOOZE_1_H = "reminder_snooze_1_h"
@@ -68,6 +71,9 @@ class Block(StrEnum):
     COMMANDER = "commander_id"
     MESSAGE = "message"
     REASON = "reason"
+    SUMMARY = "summary"
+    ASSIGNEE = "assignee_id"
+    DUE_DATE = "due_date"
     ANNOUNCEMENT_ACTIONS = "announcement_actions"
     REMINDER_ACTIONS = "reminder_actions"
     HOME_ACTIONS = "home_actions"

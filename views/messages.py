@@ -27,6 +27,8 @@ HELP = f"""*{COMMAND}* — declare and run incidents
 • `{COMMAND} postmortem [ref]` — create the Jira post-mortem now
 • `{COMMAND} close [ref]` — close the incident
 • `{COMMAND} timeline [ref]` — key events, status changes and notes (📌 a message to add one), in time order
+• `{COMMAND} followup [ref]` — add a follow-up (a Jira issue linked to the incident)
+• `{COMMAND} followups [ref]` — the incident's follow-ups, their Jira status, assignee and due date
 • `{COMMAND} list` — open incidents, newest first
 • `{COMMAND} help` — this help
 `ref` is `#12` or a Jira key such as `INC-42`; inside an incident channel it can be left out."""
@@ -158,7 +160,8 @@ def jira_lagging(error: str) -> str:
 def jira_refused(what: str, error: str) -> str:
     return (
         f":x: Jira refused a change ({what}): {escape(error[:300])}. "
-        "It is parked; `python -m bot jobs` lists it."
+        "It is parked; `python -m bot jobs` lists it, and `python -m bot jobs --retry` runs it again "
+        "once the cause is fixed."
     )
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.enums import KeyEventKind
-from bot.forms import CloseForm, DeclareForm, KeyEventInput, UpdateForm
+from bot.forms import CloseForm, DeclareForm, FollowUpForm, KeyEventInput, UpdateForm
 from views.ids import (
     SELLER_FLAG_GOLDEN_LIST,
     SELLER_FLAG_KEY_ACCOUNT,
@@ -42,6 +42,13 @@ class State:
 
     def user(self, block_id: str) -> str | None:
         return self._element(block_id).get("selected_user")
+
+    def date(self, block_id: str) -> date | None:
+        value = self._element(block_id).get("selected_date")
+        try:
+            return date.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
 
     def datetime(self, block_id: str) -> datetime | None:
         value = self._element(block_id).get("selected_date_time")
@@ -127,6 +134,16 @@ def key_events_form(view: dict[str, Any]) -> dict[str, KeyEventInput]:
 def close_form(view: dict[str, Any]) -> CloseForm:
     state = State(view)
     return CloseForm(reason=state.choice(Block.REASON) or "", message=state.text(Block.MESSAGE))
+
+
+def followup_form(view: dict[str, Any]) -> FollowUpForm:
+    state = State(view)
+    return FollowUpForm(
+        summary=state.text(Block.SUMMARY) or "",
+        description=state.text(Block.DESCRIPTION) or "",
+        assignee_id=state.user(Block.ASSIGNEE),
+        due_date=state.date(Block.DUE_DATE),
+    )
 
 
 def incident_id(view: dict[str, Any]) -> int | None:

@@ -15,6 +15,7 @@ from bot.models import Incident, utcnow
 from bot.rules import Actor, check_can_close, check_can_update
 from listeners.common import Services, answer_privately, slack_actor
 from listeners.recap import request_postmortem
+from views import followups as followup_views
 from views import modals
 from views.ids import Action
 from views.reminders import SNOOZES
@@ -39,6 +40,7 @@ def register(app: App, services: Services) -> None:
     app.action(Action.KEY_EVENTS.value)(buttons.key_events)
     app.action(Action.POSTMORTEM.value)(buttons.postmortem)
     app.action(Action.CLOSE.value)(buttons.close)
+    app.action(Action.FOLLOWUP.value)(buttons.followup)
     app.action(Action.DECLARE.value)(buttons.declare)
     for action, _label, seconds in SNOOZES:
         app.action(action.value)(buttons.snooze(seconds))
@@ -86,6 +88,14 @@ class Buttons:
         def act(session: Session, incident: Incident, actor: Actor, channel: str | None) -> None:
             check_can_update(incident, actor)
             view = modals.update_modal(incident, channel_id=channel)
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+
+        self._run(ack, respond, body, client, act)
+
+    def followup(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient) -> None:
+        def act(session: Session, incident: Incident, actor: Actor, channel: str | None) -> None:
+            check_can_update(incident, actor)
+            view = followup_views.followup_modal(incident, channel_id=channel)
             client.views_open(trigger_id=body["trigger_id"], view=view)
 
         self._run(ack, respond, body, client, act)

@@ -10,13 +10,14 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot import incidents, timeline
+from bot import followups, incidents, timeline
 from bot.errors import BotError
 from bot.models import Incident
 from bot.rules import Actor, check_can_close, check_can_update
 from listeners.common import Services, resolve, slack_actor, unexpected
 from listeners.recap import recap, request_postmortem
 from views import conversation, messages, modals
+from views import followups as followup_views
 from views.ids import COMMAND
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class IncidentCommand:
             "close": self.close,
             "list": self.list,
             "timeline": self.timeline,
+            "followup": self.followup,
+            "followups": self.followups,
         }
 
     def handle(self, ack: Ack, respond: Respond, command: dict[str, Any], client: WebClient) -> None:
@@ -123,6 +126,19 @@ class IncidentCommand:
         _open(
             client, command, modals.key_events_modal(incident, events, channel_id=command.get("channel_id"))
         )
+
+    def followup(
+        self, *, ack: Reply, command: dict, client: WebClient, session: Session, argument: str
+    ) -> None:
+        incident = self._updatable(command, client, session, argument)
+        ack()
+        _open(client, command, followup_views.followup_modal(incident, channel_id=command.get("channel_id")))
+
+    def followups(
+        self, *, ack: Reply, command: dict, client: WebClient, session: Session, argument: str
+    ) -> None:
+        incident = resolve(session, channel_id=command.get("channel_id"), reference=argument)
+        ack(followup_views.listing(incident, followups.of_incident(session, incident.id)))
 
     def close(self, *, ack: Reply, command: dict, client: WebClient, session: Session, argument: str) -> None:
         incident = resolve(session, channel_id=command.get("channel_id"), reference=argument)

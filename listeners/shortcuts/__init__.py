@@ -1,4 +1,6 @@
-"""Message shortcuts: Send to Jira and Add to timeline. Ack first, then one use case, then a private answer.
+"""Message shortcuts: Send to Jira, Add to timeline, Create follow-up.
+
+Ack first, then one use case, then a private answer (or the follow-up modal).
 
 Answers go through the shortcut's response_url (an ephemeral for whoever ran it), as the buttons' do.
 """
@@ -16,9 +18,10 @@ from sqlmodel import Session
 from bot import conversation, incidents, timeline
 from bot.conversation import SlackMessage, check_person_message, message_of
 from bot.models import Incident
-from bot.rules import Actor
+from bot.rules import Actor, check_can_update
 from listeners.common import Services, answer_privately, slack_actor
 from views import conversation as says
+from views import followups as followup_views
 from views.ids import Shortcut
 
 #: What a shortcut does with its incident and message; returns the answer for the person.
@@ -29,6 +32,7 @@ def register(app: App, services: Services) -> None:
     shortcuts = MessageShortcuts(services)
     app.message_shortcut(Shortcut.SEND_TO_JIRA.value)(shortcuts.send_to_jira)
     app.message_shortcut(Shortcut.ADD_TO_TIMELINE.value)(shortcuts.add_to_timeline)
+    app.message_shortcut(Shortcut.CREATE_FOLLOWUP.value)(shortcuts.create_followup)
 
 
 class MessageShortcuts:
@@ -70,6 +74,18 @@ class MessageShortcuts:
             return says.sending_to_jira(ticket.key if ticket else None)
 
         self._run(ack, respond, body, client, "Send to Jira", act)
+
+    def create_followup(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient) -> None:
+        """Open the Add a follow-up modal with the message's text as its description."""
+
+        def act(session: Session, incident: Incident, actor: Actor, message: SlackMessage) -> None:
+            check_can_update(incident, actor)
+            view = followup_views.followup_modal(
+                incident, description=message.text, channel_id=message.channel_id
+            )
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+
+        self._run(ack, respond, body, client, "Create follow-up", act)
 
     def add_to_timeline(self, ack: Ack, respond: Respond, body: dict[str, Any], client: WebClient) -> None:
         def act(session: Session, incident: Incident, actor: Actor, message: SlackMessage) -> str | None:

@@ -11,11 +11,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
-from bot import incidents
+from bot import followups, incidents
 from bot.enums import KeyEventKind
 from bot.errors import BotError, CloseRefused, InvalidInput
-from bot.models import Incident
+from bot.models import Incident, utcnow
 from listeners.common import Services, slack_actor, unexpected
+from views import followups as followup_views
 from views import messages, state
 from views.ids import Block, Callback, key_event_at
 
@@ -33,6 +34,7 @@ def register(app: App, services: Services) -> None:
         (Callback.UPDATE, submissions.update),
         (Callback.KEY_EVENTS, submissions.key_events),
         (Callback.CLOSE, submissions.close),
+        (Callback.FOLLOWUP, submissions.followup),
     ):
         app.view(callback.value)(submissions.wrap(handler, error_block=_first_input(callback)))
 
@@ -43,6 +45,7 @@ def _first_input(callback: Callback) -> str:
         Callback.UPDATE: Block.STATUS,
         Callback.KEY_EVENTS: key_event_at(KeyEventKind.DETECTED),
         Callback.CLOSE: Block.REASON,
+        Callback.FOLLOWUP: Block.SUMMARY,
     }[callback]
 
 
@@ -132,6 +135,35 @@ class Submissions:
         )
         text = messages.closed_message(incident, incident.closure_reason, update.message)
         return _channelless_reply(client, incident, user, view, text)
+
+    def followup(
+        self, session: Session, user: str, view: dict[str, Any], client: WebClient
+    ) -> FollowUp | None:
+        if not self.services.jira_enabled:
+            raise BotError("Jira is not enabled, so follow-ups cannot be created.")
+        form = state.followup_form(view)
+        if form.assignee_id:
+            _check_assignable(client, form.assignee_id)
+        followup = followups.request(
+            session=session,
+            incident_id=_incident_id(view),
+            actor=slack_actor(client, user, from_channel=None),
+            form=form,
+        )
+        text = followup_views.requested(followup, today=utcnow().date())
+        origin = state.State(view).metadata.get("channel_id")
+        return lambda: _tell(client, user=user, channel=origin, text=text)
+
+
+def _check_assignable(client: WebClient, user_id: str) -> None:
+    """A follow-up is for a person who can do it: not a bot, not a deactivated account."""
+    try:
+        found = client.users_info(user=user_id)["user"]
+    except SlackApiError:
+        raise InvalidInput({Block.ASSIGNEE: "This user could not be found; choose someone else."}) from None
+    if found.get("is_bot") or found.get("deleted"):
+        what = "a deactivated account" if found.get("deleted") else "a bot"
+        raise InvalidInput({Block.ASSIGNEE: f"<@{user_id}> is {what}; assign the follow-up to a person."})
 
 
 def _channelless_reply(

@@ -8,6 +8,7 @@ with a changelog item whose shape depends on the type (ids in `from`/`to`, human
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 
 CUSTOM_TYPES = {
@@ -31,6 +32,7 @@ SYSTEM_FIELDS: dict[str, tuple[str, str, dict[str, str]]] = {
     "creator": ("Creator", "readonly", {"type": "user"}),
     "priority": ("Priority", "priority", {"type": "priority"}),
     "labels": ("Labels", "labels", {"type": "array", "items": "string"}),
+    "duedate": ("Due date", "date", {"type": "date"}),
     "issuetype": ("Issue Type", "issuetype", {"type": "issuetype"}),
     "project": ("Project", "readonly", {"type": "project"}),
     "created": ("Created", "readonly", {"type": "datetime"}),
@@ -161,6 +163,8 @@ def coerce(field: FieldDef, raw: Any, lookups: Lookups) -> Any:
         return [_option(field, item, lookups) for item in raw] or None
     if kind == "labels":
         return _labels(raw)
+    if kind == "date":
+        return _date(raw)
     if kind == "user":
         return _user(field, raw, lookups)
     if kind in ("priority", "issuetype"):
@@ -186,6 +190,18 @@ def _option(field: FieldDef, raw: Any, lookups: Lookups) -> dict[str, Any]:
         shown = f"Option value '{value}'" if value is not None else f"Option id '{option_id}'"
         raise FieldError(f"{shown} is not valid")
     return found
+
+
+def _date(raw: Any) -> str | None:
+    """Jira takes a due date as `YYYY-MM-DD` and refuses anything else."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, str) and len(raw) == 10:
+        try:
+            return date.fromisoformat(raw).isoformat()
+        except ValueError:
+            pass
+    raise FieldError(f"Error parsing date string: {raw}")
 
 
 def _labels(raw: Any) -> list[str]:

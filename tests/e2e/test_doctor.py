@@ -51,10 +51,15 @@ def test_doctor_checks_slack_jira_and_the_field_ids(tmp_path) -> None:
             JIRA_FIELD_PRIORITY="customfield_99999",
             SLACK_BOT_TOKEN="xoxb-not-the-token",
             TEAMS='{"Payments": "TEAM", "Ghost": "NOPE"}',
+            FOLLOWUP_JIRA_PROJECT_KEY="GONE",
         )
         assert wrong.returncode == 1
         assert "FAIL jira fields" in wrong.stdout and "JIRA_FIELD_PRIORITY=customfield_99999" in wrong.stdout
         assert "FAIL jira projects" in wrong.stdout and "TEAMS[Ghost]=NOPE" in wrong.stdout
+        assert "FOLLOWUP_JIRA_PROJECT_KEY=GONE" in wrong.stdout
+        chore = doctor(rig, FOLLOWUP_JIRA_ISSUE_TYPE="Chore")
+        assert chore.returncode == 1 and "FAIL jira create screens" in chore.stdout
+        assert "FOLLOWUP_JIRA_ISSUE_TYPE" in chore.stdout and "Chore" in chore.stdout
         assert "FAIL slack" in wrong.stdout and "invalid_auth" in wrong.stdout
         assert "xoxb-not-the-token" not in wrong.stdout + wrong.stderr, "secrets never printed"
     finally:

@@ -52,7 +52,8 @@ def test_someone_in_no_incident_sees_a_friendly_empty_home_with_every_section(ri
     view = rig.slack_user("dave").open_home()
     assert rig.slack.home_view(DAVE) == view and rig.slack.home_view(ALICE) is None, "published for dave"
     shown = sections(view)
-    assert list(shown) == ["", "Your incidents", "Open incidents", "Last 30 days"]
+    assert list(shown) == ["", "Your incidents", "Open incidents", "Your follow-ups", "Last 30 days"]
+    assert shown["Your follow-ups"] == ["No follow-up of yours is open. Those assigned to you show up here."]
     assert [button_text(e) for _, e in buttons(view["blocks"][:1])] == ["Declare an incident"]
     assert shown["Your incidents"] == [
         "You are not running any open incident. :sunny: Those you declare or command show up here."

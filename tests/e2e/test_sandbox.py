@@ -30,9 +30,12 @@ def test_sandbox_walks_an_incident_through_its_life(tmp_path) -> None:
         "│ Jira: in sync",
         "Jira  ← POST /rest/api/2/issueLink",
         "bookmarks: Jira ticket, Post-mortem",
+        "created: Alert on payment provider errors (assigned to <@U0BOB>)",
+        "done: Alert on payment provider errors",
         "INC-1 [Closed]",
         "(archived: True)",
         "sandbox: the incident went through its whole life",
+        "done: Alert on payment provider errors",
     ):
         assert expected in out, f"missing from the transcript: {expected}"
 
@@ -57,6 +60,7 @@ def test_sandbox_runs_against_a_team_s_jira(tmp_path) -> None:
         "Jira INC-1: Priority changed from P1 to P2 by Carol",
         "INC-1 [Done]",
         "sandbox: the incident went through its whole life",
+        "done: Alert on payment provider errors",
     ):
         assert expected in out, f"missing from the transcript: {expected}"
 

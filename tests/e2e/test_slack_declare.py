@@ -67,7 +67,7 @@ def test_declare_p1_creates_the_channel_announces_pins_and_notifies(rig: Rig) ->
     ):
         assert fragment in shown, (fragment, shown)
     assert "Post-mortem:" not in shown, "no post-mortem link before there is one"
-    assert button_labels(message) == ["Update", "Key events", "Post-mortem", "Close"]
+    assert button_labels(message) == ["Update", "Key events", "Post-mortem", "Follow-up", "Close"]
     updates = rig.slack.calls_to("chat.update")
     assert updates and all(call["params"]["ts"] == message["ts"] for call in updates)
 

@@ -92,7 +92,7 @@ def test_each_field_updates_summary_announcement_topic_and_notice(rig: Rig) -> N
 
     final = announcement(rig, incident)
     assert [m["ts"] for m in rig.slack.messages(incident.channel) if m.get("blocks")] == [final["ts"]]
-    assert button_labels(final) == ["Update", "Key events", "Post-mortem", "Close"]
+    assert button_labels(final) == ["Update", "Key events", "Post-mortem", "Follow-up", "Close"]
     assert final["edited"] == edits, "a message-only update leaves the announcement alone"
 
     notices = [m["text"] for m in rig.slack.messages(rig.announcements)][1:]

@@ -9,7 +9,7 @@ from importlib import resources
 
 import pytest
 
-from bot.models import Incident, IncidentUpdate, KeyEvent
+from bot.models import FollowUp, Incident, IncidentUpdate, KeyEvent
 from bot.settings import Settings
 from sync.postmortem_render import (
     PARTS,
@@ -84,6 +84,7 @@ def inputs(incident=None, updates=None, key_events=(), **kwargs) -> PostMortemIn
         key_events=list(key_events),
         channel_url=kwargs.pop("channel_url", CHANNEL_URL),
         ticket=kwargs.pop("ticket", Ticket()),
+        followups=kwargs.pop("followups", ()),
     )
 
 
@@ -310,3 +311,15 @@ def test_cell_keeps_one_line() -> None:
 def test_templates_ship_as_package_data() -> None:
     folder = resources.files("sync").joinpath("templates/jira/postmortem")
     assert {f"{part}.txt" for part in PARTS} <= {item.name for item in folder.iterdir()}
+
+
+def test_mitigation_actions_list_the_followups_created_in_jira() -> None:
+    followups = [
+        FollowUp(
+            incident_id=12, summary="Add a retry | backoff", requested_by="U1", key="OPS-7", status="Done"
+        ),
+        FollowUp(incident_id=12, summary="Not created yet", requested_by="U1"),
+    ]
+    text = render_part("mitigation_actions", inputs(followups=followups))
+    assert "* [OPS-7] Add a retry &#124; backoff — Done" in text
+    assert "Not created yet" not in text and "_Action to complete_" not in text

@@ -1,4 +1,4 @@
-"""The pinned announcement and the topic: what they show, the four buttons, escaped user text."""
+"""The pinned announcement and the topic: what they show, the five buttons, escaped user text."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def shown(blocks: list[dict]) -> str:
     return "\n".join(parts)
 
 
-def test_announcement_shows_everything_with_links_and_four_buttons() -> None:
+def test_announcement_shows_everything_with_links_and_five_buttons() -> None:
     fallback, blocks = announcement(incident(), ticket=TICKET, postmortem=POSTMORTEM)
     for block in SdkBlock.parse_all(blocks):
         block.validate_json()
@@ -71,6 +71,7 @@ def test_announcement_shows_everything_with_links_and_four_buttons() -> None:
         ("Update", Action.UPDATE, "7"),
         ("Key events", Action.KEY_EVENTS, "7"),
         ("Post-mortem", Action.POSTMORTEM, "7"),
+        ("Follow-up", Action.FOLLOWUP, "7"),
         ("Close", Action.CLOSE, "7"),
     ]
 

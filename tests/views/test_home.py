@@ -59,7 +59,7 @@ def test_the_sections_in_order_with_declare_first() -> None:
     home = view()
     assert home["type"] == "home"
     headers = [b["text"]["text"] for b in home["blocks"] if b["type"] == "header"]
-    assert headers == ["Your incidents", "Open incidents", "Last 30 days"]
+    assert headers == ["Your incidents", "Open incidents", "Your follow-ups", "Last 30 days"]
     [(_block, declare)] = list(buttons(home["blocks"][:1]))
     assert button_text(declare) == "Declare an incident" and declare["action_id"] == Action.DECLARE
 
