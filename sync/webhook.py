@@ -59,6 +59,24 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected, given.strip().lower().encode("utf-8", "replace"))
 
 
+class Absences:
+    """Lookups that found nothing, remembered for `ttl` seconds (at most `size` of them), so a stream of
+    deliveries about the same unrelated issue asks the database once in a while, not every time."""
+
+    def __init__(self, *, ttl: float = 3.0, size: int = 50_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._until: dict[tuple[str | None, str | None], float] = {}
+
+    def known(self, key: tuple[str | None, str | None]) -> bool:
+        return self._until.get(key, 0.0) > time.monotonic()
+
+    def remember(self, key: tuple[str | None, str | None]) -> None:
+        if len(self._until) >= self.size:
+            self._until.clear()
+        self._until[key] = time.monotonic() + self.ttl
+
+
 class LinkCache:
     """Which Jira issues are incident tickets, remembered so most deliveries skip the database.
 
@@ -69,22 +87,23 @@ class LinkCache:
 
     def __init__(self, engine: Engine, *, negative_ttl: float = 3.0, size: int = 50_000) -> None:
         self.engine = engine
-        self.negative_ttl = negative_ttl
         self.size = size
         self._found: dict[tuple[str | None, str | None], LinkedTicket] = {}
-        self._absent: dict[tuple[str | None, str | None], float] = {}
+        self._absent = Absences(ttl=negative_ttl, size=size)
 
     def lookup(self, issue_id: str | None, issue_key: str | None) -> LinkedTicket | None:
         key = (issue_id, issue_key)
         if (ticket := self._found.get(key)) is not None:
             return ticket
-        if self._absent.get(key, 0.0) > time.monotonic():
+        if self._absent.known(key):
             return None
         ticket = linked_ticket(self.engine, issue_id=issue_id, issue_key=issue_key)
-        cache: dict = self._found if ticket is not None else self._absent
-        if len(cache) >= self.size:
-            cache.clear()
-        cache[key] = ticket if ticket is not None else time.monotonic() + self.negative_ttl
+        if ticket is None:
+            self._absent.remember(key)
+            return None
+        if len(self._found) >= self.size:
+            self._found.clear()
+        self._found[key] = ticket
         return ticket
 
 
@@ -94,6 +113,8 @@ class WebhookIntake:
     ) -> None:
         self.ctx = ctx
         self.links = LinkCache(ctx.engine)
+        #: issues found to be no follow-up either, for a few seconds (a new one is caught by the reconciler)
+        self.not_followups = Absences()
         #: whether a comment is the bot's own (never announced: not even recorded)
         self.own_comment = own_comment or (lambda _comment: False)
 
@@ -135,8 +156,11 @@ class WebhookIntake:
         issue = as_dict(payload.get("issue"))
         ticket = self.links.lookup(_text(issue.get("id")), _text(issue.get("key")))
         if ticket is None:
-            if changelog and refresh_followup(self.ctx, _text(issue.get("id")), _text(issue.get("key"))):
-                return _answer(202, "accepted", "follow-up to refresh")
+            ref = (_text(issue.get("id")), _text(issue.get("key")))
+            if changelog and not self.not_followups.known(ref):
+                if refresh_followup(self.ctx, *ref):
+                    return _answer(202, "accepted", "follow-up to refresh")
+                self.not_followups.remember(ref)
             return _answer(200, "ignored", "issue not linked to an incident")
         with self.ctx.session() as session:
             try:  # stored re-encoded as ASCII JSON: whatever the body's encoding, any database keeps it
