@@ -138,18 +138,23 @@ def test_the_echo_first_and_the_older_change_after_ends_at_the_write(rig: Rig) -
     assert not [t for t in texts(rig, incident.channel) if t.startswith(f"Jira {key}: Priority")]
 
 
-def test_a_stale_update_modal_changes_only_what_its_user_changed(rig: Rig) -> None:
+def submitted_after_bob_set_p1(rig: Rig, values: dict[str, str]) -> tuple[Declared, str, str]:
+    """Alice opens the Update modal (it shows P3), Bob sets P1 in Jira and it is applied, then Alice
+    submits `values`; returns the incident, its key and the channel's summary of her change."""
     incident, key = ready(rig)
     assert incident.channel
-    view = open_view(rig, "alice", "update", Callback.UPDATE, channel=incident.channel)  # shows P3
+    view = open_view(rig, "alice", "update", Callback.UPDATE, channel=incident.channel)
     bob(rig).update(key, **{PRIORITY: {"value": "1"}})
     wait_for_text(rig, incident.channel, f"Jira {key}: Priority changed from P3 to P1 by Bob")
     seen = len(texts(rig, incident.channel))
-
-    ack = rig.slack_user("alice").submit(view, {"Title": "Checkout is down for some"})
-
+    ack = rig.slack_user("alice").submit(view, values)
     assert ack.errors is None, ack.errors
-    summary = wait_for_text(rig, incident.channel, "changed", after=seen)
+    return incident, key, wait_for_text(rig, incident.channel, "changed", after=seen)
+
+
+def test_a_stale_update_modal_changes_only_what_its_user_changed(rig: Rig) -> None:
+    incident, key, summary = submitted_after_bob_set_p1(rig, {"Title": "Checkout is down for some"})
+
     assert summary == (
         ":pencil2: <@U0ALICE> changed Title Checkout is down for everyone → Checkout is down for some"
     ), "Bob's priority is not reverted"
@@ -159,16 +164,7 @@ def test_a_stale_update_modal_changes_only_what_its_user_changed(rig: Rig) -> No
 
 
 def test_a_field_changed_in_both_places_takes_the_modals_value_and_says_what_it_replaced(rig: Rig) -> None:
-    incident, key = ready(rig)
-    assert incident.channel
-    view = open_view(rig, "alice", "update", Callback.UPDATE, channel=incident.channel)  # shows P3
-    bob(rig).update(key, **{PRIORITY: {"value": "1"}})
-    wait_for_text(rig, incident.channel, f"Jira {key}: Priority changed from P3 to P1 by Bob")
-    seen = len(texts(rig, incident.channel))
+    _incident, key, summary = submitted_after_bob_set_p1(rig, {"Priority": "P2"})
 
-    ack = rig.slack_user("alice").submit(view, {"Priority": "P2"})
-
-    assert ack.errors is None, ack.errors
-    summary = wait_for_text(rig, incident.channel, "changed", after=seen)
     assert summary == ":pencil2: <@U0ALICE> changed Priority P1 → P2", "the replaced value is named"
     rig.jira.wait_for(lambda: jira_priority(rig, key) == "2", timeout=WAIT)
