@@ -54,8 +54,9 @@ from sync.guards import BounceGuard
 from sync.jira_fields import strip_generated
 from sync.jira_mapping import JiraMapping
 from sync.jira_people import person_ids
+from sync.jira_ticket import BOOKMARK_TITLE
 from sync.jira_values import jira_value
-from sync.outbox import post_later
+from sync.outbox import link_later, post_later
 from sync.workflow import StatusMap
 from views import messages
 
@@ -213,7 +214,8 @@ class ChangelogProcessor:
 
     def _follow_move(self, run: _Applying, key: Any) -> None:
         """An issue moved to another project keeps its id and gets a new key: the ticket row takes it
-        (messages, links and the reconciler's projects follow), unless a newer history was seen."""
+        (messages, the channel's bookmark, announcement and topic, and the reconciler's projects follow),
+        unless a newer history was seen."""
         ticket = run.ticket
         if not isinstance(key, str) or not _ISSUE_KEY.fullmatch(key) or key == ticket.key:
             return
@@ -224,6 +226,7 @@ class ChangelogProcessor:
         ticket.field_versions = {**ticket.field_versions, "key": run.newest}
         run.session.add(ticket)
         post_later(run.session, run.incident, messages.jira_moved(old, key, run.who))
+        link_later(run.session, run.incident, BOOKMARK_TITLE, ticket.url)
         run.outcome.applied.append("key")
 
     def _own(self, author: dict[str, Any]) -> bool:

@@ -37,7 +37,7 @@ from sync.directory import Directory
 from sync.issue_links import link_issues
 from sync.jira_handlers import JiraHandlers
 from sync.jira_lag import LagNotices
-from sync.outbox import Kind
+from sync.outbox import Kind, link_later
 from sync.postmortem_render import MARKER, PostMortemInputs, issue_fields, render_part
 from sync.slack_api import slack_call
 from views import messages
@@ -118,15 +118,7 @@ class PostMortems(JiraHandlers):
                     enqueue(
                         session, Kind.FOLLOWUP_LINK, lane=Lane.JIRA, incident_id=incident.id, payload=payload
                     )
-            if incident.channel_id:
-                enqueue(session, Kind.REFRESH_ANNOUNCEMENT, lane=Lane.SLACK, incident_id=incident.id)
-                enqueue(
-                    session,
-                    Kind.BOOKMARK,
-                    lane=Lane.SLACK,
-                    incident_id=incident.id,
-                    payload={"title": BOOKMARK_TITLE, "link": url},
-                )
+            link_later(session, incident, BOOKMARK_TITLE, url)
             try:
                 session.commit()
             except IntegrityError:

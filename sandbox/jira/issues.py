@@ -238,6 +238,51 @@ def assign_issue(state: JiraState, author: str, key: str, account_id: str | None
         return history
 
 
+def move_issue(state: JiraState, author: str, key: str, project_key: str) -> dict[str, Any]:
+    """Move an issue to another project, as Jira's Move does: it keeps its id, gets the next key in the
+    new project (the old key still finds it), and one history records the `project` and `Key` items."""
+    with state.lock:
+        record = _issue(state, key)
+        project = state.find_project(project_key)
+        if project is None:
+            raise JiraEmulatorError(400, [f"No project could be found with key '{project_key}'."])
+        old_key, old_project = record["key"], record["project"]
+        if project["key"] == old_project["key"]:
+            raise JiraEmulatorError(400, [f"{old_key} is already in project {project['key']}."])
+        new_key = state.next_key(project["key"])
+        items = [
+            {
+                **_jira_item("project", "project"),
+                "from": old_project["id"],
+                "fromString": old_project["name"],
+                "to": project["id"],
+                "toString": project["name"],
+            },
+            {**_jira_item("Key", "issuekey"), "fromString": old_key, "toString": new_key},
+        ]
+        record["key"], record["project"] = new_key, dict(project)
+        record["fields"]["project"] = project_ref(state, project)
+        del state.issues[old_key]
+        state.issues[new_key] = record
+        state.moved_keys[old_key] = new_key
+        history = _record_history(state, record, author, items)
+        state.emit(Change("jira:issue_updated", "issue_moved", record, author, history))
+        return history
+
+
+def _jira_item(name: str, field_id: str) -> dict[str, Any]:
+    """A changelog item of a system field that has no field definition here (`project`, `Key`)."""
+    return {
+        "field": name,
+        "fieldtype": "jira",
+        "fieldId": field_id,
+        "from": None,
+        "fromString": None,
+        "to": None,
+        "toString": None,
+    }
+
+
 def add_comment(
     state: JiraState,
     author: str,

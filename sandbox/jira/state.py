@@ -54,6 +54,7 @@ class JiraState:
         self.projects: dict[str, dict[str, str]] = {}
         self.issues: dict[str, dict[str, Any]] = {}
         self.issues_by_id: dict[str, dict[str, Any]] = {}
+        self.moved_keys: dict[str, str] = {}  # an old key → the key its issue has now
         self.statuses = StatusCatalog()
         self.workflow_api_visible = True  # real sites show workflows to administrators only
         self.priorities: list[tuple[str, str]] = list(PRIORITIES)  # the site's priority scheme
@@ -87,8 +88,11 @@ class JiraState:
 
     def next_issue_id_and_key(self, project_key: str) -> tuple[str, str]:
         """A new global issue id and the next key in the project (INC-1, INC-2, ...)."""
-        number = next(self._issue_numbers.setdefault(project_key, itertools.count(1)))
-        return str(next(self._issue_ids)), f"{project_key}-{number}"
+        return str(next(self._issue_ids)), self.next_key(project_key)
+
+    def next_key(self, project_key: str) -> str:
+        """The project's next issue key (a new issue's, or a moved one's)."""
+        return f"{project_key}-{next(self._issue_numbers.setdefault(project_key, itertools.count(1)))}"
 
     # users and projects -------------------------------------------------------------------------
     def add_user(
@@ -253,8 +257,11 @@ class JiraState:
 
     # issues ---------------------------------------------------------------------------------------
     def get_issue(self, id_or_key: str) -> dict[str, Any] | None:
-        """An issue record by key (case-insensitive) or numeric id."""
-        return self.issues.get(id_or_key.upper()) or self.issues_by_id.get(id_or_key)
+        """An issue record by key (case-insensitive; a moved issue's old key too) or numeric id."""
+        key = id_or_key.upper()
+        while key in self.moved_keys:
+            key = self.moved_keys[key]
+        return self.issues.get(key) or self.issues_by_id.get(id_or_key)
 
     def emit(self, change: Change) -> None:
         """Tell listeners about a change (called with the lock held)."""

@@ -55,6 +55,10 @@ class JiraUser:
         """Assign to `account_id` (None: unassign); returns the history (None when unchanged)."""
         return issues.assign_issue(self.emu.state, self.account_id, key, account_id)
 
+    def move(self, key: str, project: str) -> dict[str, Any]:
+        """Move the issue to another project (its new key in the history's `Key` item)."""
+        return issues.move_issue(self.emu.state, self.account_id, key, project)
+
     def comment(self, key: str, body: Any) -> dict[str, Any]:
         """Add a comment (its webhooks: `comment_created` and the `issue_commented` twin)."""
         return issues.add_comment(self.emu.state, self.account_id, key, body)

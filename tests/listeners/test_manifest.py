@@ -51,6 +51,7 @@ SCOPES: dict[str, tuple[frozenset[str], ...]] = {
     "pins.remove": (frozenset({"pins:write"}),),
     "bookmarks.add": (frozenset({"bookmarks:write"}),),
     "bookmarks.edit": (frozenset({"bookmarks:write"}),),
+    "bookmarks.list": (frozenset({"bookmarks:read"}),),
     # The bot reads `profile.email` from users.info, which Slack only fills with users:read.email.
     "users.info": (frozenset({"users:read", "users:read.email"}),),
     "users.lookupByEmail": (frozenset({"users:read.email"}),),
