@@ -33,6 +33,7 @@ def recap(rig: Rig, incident: Declared) -> str:
     return command(rig, "alice", "status", channel=incident.channel)
 
 
+@pytest.mark.both_jiras
 def test_declare_and_every_status_and_priority_both_ways(team_rig: Rig) -> None:
     rig = team_rig
     incident = declare(rig, "alice", "Checkout is down for everyone", "P3")
