@@ -87,7 +87,7 @@ class FollowUps(JiraHandlers):
         if followup.due_date:
             fields["duedate"] = followup.due_date.isoformat()
         if account:
-            fields["assignee"] = {"accountId": account}
+            fields["assignee"] = self.jira.person(account)
         since = self.jira.jql_time(followup.requested_at - timedelta(days=1))
         issue_id, key = create_once(
             self.jira,
@@ -134,7 +134,7 @@ class FollowUps(JiraHandlers):
             return
         fields = self.jira.issue(key, fields="summary,status,assignee")["fields"]
         status = fields.get("status") or {}
-        account = (fields.get("assignee") or {}).get("accountId")
+        account = self.jira.account_of(fields.get("assignee") or {})
         assignee = self.directory.slack_user(account) if account else None
         with self.ctx.session() as session:
             followup = _followup(job, session)

@@ -37,11 +37,11 @@ class JiraEmulator:
     /3 and /latest) plus signed webhooks.
 
     Data Center differs as the real one does: `serverInfo.deploymentType` is `DataCenter`; people have a
-    `name` (the emulator's account id) and a `key`, never an `accountId` (assignee `{"name": …}`, user
-    search by `username`, `user?key=`/`username=`); search is `search` (startAt/total) only; changelog
-    items carry no `fieldId` (a custom field is named by its display name) and a user item's `to` is
-    the user key; text a person edits (`JiraUser.update`) gets CRLF line endings. A PAT (`pat=`) is
-    accepted as bearer auth on both."""
+    `name` (the emulator's account id) and a `key`, never an `accountId` (a person in a request body,
+    assignee or user field, is `{"name": …}`; user search by `username`, `user?key=`/`username=`);
+    search is `search` (startAt/total) only; changelog items carry no `fieldId` (a custom field is named
+    by its display name) and a user item's `to` is the user key; text a person edits (`JiraUser.update`)
+    gets CRLF line endings. A PAT (`pat=`) is accepted as bearer auth on both."""
 
     def __init__(
         self,

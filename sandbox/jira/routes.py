@@ -195,7 +195,29 @@ class Routes:
             raise not_found_issue()
         return record
 
+    def _people_by_name(self, body: Any) -> None:
+        """Data Center has no accountId: a person set in `fields` or by an `update` `set` must be
+        `{"name": …}`, or the request is refused with the real site's message."""
+        if not self.state.datacenter or not isinstance(body, dict):
+            return
+        fields, update = body.get("fields"), body.get("update")
+        given = list(fields.items()) if isinstance(fields, dict) else []
+        for fid, ops in update.items() if isinstance(update, dict) else ():
+            if isinstance(ops, list):
+                given += [(fid, op["set"]) for op in ops if isinstance(op, dict) and "set" in op]
+        errors = {
+            fid: "expected Object containing a 'name' property"
+            for fid, raw in given
+            if (field := self.state.fields.get(fid)) is not None
+            and field.kind == "user"
+            and isinstance(raw, dict)
+            and "name" not in raw
+        }
+        if errors:
+            raise JiraEmulatorError(400, [], errors)
+
     def create_issue(self, request: Request) -> Result:
+        self._people_by_name(request.body)
         record = issues.create_issue(self.state, request.account, request.body)
         base = self.state.base_url
         return 201, {
@@ -213,6 +235,7 @@ class Routes:
         return 200, out
 
     def edit_issue(self, request: Request, key: str) -> Result:
+        self._people_by_name(request.body)
         issues.edit_issue(self.state, request.account, key, request.body)
         return 204, None
 

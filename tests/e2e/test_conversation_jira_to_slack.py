@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.e2e.slack_steps import WAIT, declare, wait_for_jira_link
 
 
@@ -29,6 +31,7 @@ def comment_answers(rig) -> int:
     return count
 
 
+@pytest.mark.both_jiras
 def test_comments_and_edits_reach_the_channel_once_and_deletions_do_not(rig) -> None:
     incident = declare(rig, "alice")
     wait_for_jira_link(rig, incident)
@@ -77,6 +80,7 @@ def test_a_p4_incident_posts_nothing(rig) -> None:
     assert "Traceback" not in rig.bot_log()
 
 
+@pytest.mark.both_jiras
 def test_the_reconciler_brings_a_comment_whose_webhook_was_lost(rig) -> None:
     incident = declare(rig, "alice")
     wait_for_jira_link(rig, incident)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from sandbox.rig import JIRA_BOT, person
+from tests.e2e.jira_steps import person_id
 from tests.e2e.slack_steps import WAIT, declare, last_ephemeral, wait_for_jira_link
 
 SEND = "send_to_jira"
@@ -27,6 +28,7 @@ def comments(rig, key: str) -> list[dict]:
     return list(rig.jira.issue(key)["comments"])
 
 
+@pytest.mark.both_jiras
 def test_a_message_sent_to_jira_becomes_one_comment_and_gets_a_check_mark(rig) -> None:
     incident = declare(rig, "alice", title="Checkout is down for everyone")
     wait_for_jira_link(rig, incident)
@@ -40,7 +42,7 @@ def test_a_message_sent_to_jira_becomes_one_comment_and_gets_a_check_mark(rig) -
     when = datetime.fromtimestamp(float(ts), UTC).strftime("%Y-%m-%d %H:%M UTC")
     permalink = rig.slack.calls_to("chat.getPermalink")[-1]
     link = f"https://sandbox.slack.com/archives/{incident.channel}/p{ts.replace('.', '')}"
-    assert comment["author"]["accountId"] == JIRA_BOT
+    assert person_id(rig, comment["author"]) == JIRA_BOT
     assert comment["body"] == (
         f"carol in \\#{incident.name} at {when}:\n"
         "*Rolled back* payments to v41, see [the graph|https://grafana.example.com/d/1]\n\n"

@@ -10,48 +10,24 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlmodel import Session
 
 from bot import db
 from bot.models import Incident
-from sandbox.rig import Rig, person, start_rig
-from tests.e2e.slack_steps import WAIT, Declared, declare, texts, update, wait_for_jira_link
+from sandbox.rig import Rig, person
+from tests.e2e.jira_steps import jira_line, ticket_of
+from tests.e2e.slack_steps import WAIT, declare, texts, update
 
-
-@pytest.fixture
-def dc_rig(tmp_path) -> Iterator[Rig]:
-    rig = start_rig(workdir=tmp_path, jira="datacenter")
-    try:
-        yield rig
-    finally:
-        rig.stop()
-
-
-def ticket_of(rig: Rig, incident: Declared) -> str:
-    wait_for_jira_link(rig, incident)
-    marker = f"Incident #{incident.id}, declared from Slack."
-    return next(k for k, i in rig.jira.issues.items() if marker in (i["fields"].get("description") or ""))
-
-
-def jira_line(rig: Rig, incident: Declared, fragment: str) -> str:
-    return rig.slack.wait_for(
-        lambda: next(
-            (t for t in texts(rig, incident.channel) if t.startswith("Jira ") and fragment in t), None
-        ),
-        timeout=WAIT,
-        message=f"a Jira line with {fragment!r}",
-    )
+pytestmark = pytest.mark.parametrize("jira_deployment", ["datacenter"], indirect=True)
 
 
 def fields(rig: Rig, key: str) -> dict:
     return rig.jira.issue(key)["fields"]
 
 
-def test_declare_then_every_field_both_ways_on_data_center(dc_rig: Rig) -> None:
-    rig = dc_rig
+def test_declare_then_every_field_both_ways_on_data_center(rig: Rig) -> None:
     incident = declare(rig, "alice", "Checkout is down for everyone", "P3", Description="Cards time out")
     key = ticket_of(rig, incident)
     assert fields(rig, key)["reporter"]["name"] == person("alice").jira_account
@@ -115,8 +91,7 @@ def test_declare_then_every_field_both_ways_on_data_center(dc_rig: Rig) -> None:
         engine.dispose()
 
 
-def test_the_reconciler_pages_on_start_at_after_a_missed_webhook(dc_rig: Rig) -> None:
-    rig = dc_rig
+def test_the_reconciler_pages_on_start_at_after_a_missed_webhook(rig: Rig) -> None:
     bob = rig.jira_user("bob")
     for n in range(105):  # unrelated issues updated in the window: two pages of 100
         bob.create("INC", f"Unrelated issue {n}", issuetype="Task")

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from sandbox.rig import Rig, person
+from tests.e2e.jira_steps import person_id, search_path
 from tests.e2e.slack_steps import texts, wait_for_text
 
 TIMEOUT = 20.0
@@ -51,6 +52,7 @@ def _followups(rig: Rig) -> list[dict]:
     ]
 
 
+@pytest.mark.both_jiras
 def test_a_followup_is_created_once_linked_and_announced(rig: Rig) -> None:
     channel = _declare_p1(rig)
     alice = rig.slack_user("alice")
@@ -85,7 +87,7 @@ def test_a_followup_is_created_once_linked_and_announced(rig: Rig) -> None:
     assert "The gateway times out under load" in fields["description"]
     assert "Follow-up of INC-1" in fields["description"]
     assert f"/archives/{channel}" in fields["description"]
-    assert fields["assignee"]["accountId"] == "acc-alice"
+    assert person_id(rig, fields["assignee"]) == person("alice").jira_account
     link = rig.jira.wait_for(lambda: rig.jira.issue(key)["links"], timeout=TIMEOUT)[0]
     assert link["type"]["name"] == "Relates" and link["outwardIssue"]["key"] == "INC-1"
 
@@ -98,6 +100,7 @@ def test_a_followup_is_created_once_linked_and_announced(rig: Rig) -> None:
 
 
 @pytest.mark.rig_env(JIRA_TIMEOUT_SECONDS="1")
+@pytest.mark.both_jiras
 def test_a_lost_creation_reply_makes_no_second_issue(rig: Rig) -> None:
     channel = _declare_p1(rig)
     alice = rig.slack_user("alice")
@@ -112,7 +115,7 @@ def test_a_lost_creation_reply_makes_no_second_issue(rig: Rig) -> None:
     wait_for_text(rig, channel, "created: Write the runbook for the gateway")
     assert len(_followups(rig)) == 1
     assert len(_creations(rig)) == posts_before + 1, "the retry found the issue instead of creating one"
-    searches = rig.jira.requests_to("GET", "/rest/api/2/search/jql")
+    searches = rig.jira.requests_to("GET", search_path(rig))
     assert any("incident-followup" in str(r) for r in searches), "the retry looked for the lost issue"
 
 
@@ -198,6 +201,7 @@ def _done_lines(rig: Rig, channel: str) -> list[str]:
     return [t for t in texts(rig, channel) if "done:" in t and "Follow-up" in t]
 
 
+@pytest.mark.both_jiras
 def test_a_followup_done_in_jira_is_announced_once_and_its_changes_kept(rig: Rig) -> None:
     channel = _declare_p1(rig)
     key = _add_followup(rig, channel, "Add a retry to the payment call")
@@ -217,6 +221,7 @@ def test_a_followup_done_in_jira_is_announced_once_and_its_changes_kept(rig: Rig
     assert len(_done_lines(rig, channel)) == 1
 
 
+@pytest.mark.both_jiras
 def test_a_followup_done_while_the_webhook_is_missed_is_caught_by_the_reconciler(rig: Rig) -> None:
     channel = _declare_p1(rig)
     key = _add_followup(rig, channel, "Write the runbook for the gateway")

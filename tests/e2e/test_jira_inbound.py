@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlmodel import Session, select
 
 from bot import db, incidents
 from bot.models import Incident
+
+pytestmark = pytest.mark.both_jiras
 
 
 def test_a_change_made_in_jira_reaches_the_incident_and_its_channel_once(rig) -> None:

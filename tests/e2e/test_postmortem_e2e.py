@@ -5,7 +5,12 @@ The bot runs as `python -m bot run` between the Slack and Jira emulators; alice 
 
 from __future__ import annotations
 
-from sandbox.rig import Rig
+import pytest
+
+from sandbox.rig import Rig, person
+from tests.e2e.jira_steps import person_id
+
+pytestmark = pytest.mark.both_jiras
 
 TIMEOUT = 20.0
 
@@ -57,7 +62,7 @@ def test_moving_to_post_mortem_creates_the_post_mortem_and_its_slack_traces(rig:
     link = rig.jira.wait_for(lambda: rig.jira.issue("PM-1")["links"], timeout=TIMEOUT)[0]
     assert link["type"]["name"] == "Relates" and link["outwardIssue"]["key"] == "INC-1"
     assignee = rig.jira.wait_for(lambda: rig.jira.issue("PM-1")["fields"]["assignee"], timeout=TIMEOUT)
-    assert assignee["accountId"] == "acc-alice"
+    assert person_id(rig, assignee) == person("alice").jira_account
     assert len([key for key in rig.jira.issues if key.startswith("PM-")]) == 1
 
     url = f"{rig.jira.url}/browse/PM-1"

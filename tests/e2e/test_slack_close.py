@@ -34,6 +34,7 @@ def close(rig: Rig, who: str, incident: Declared, values: dict, ref: str = "") -
     return rig.slack_user(who).submit(view, values).errors
 
 
+@pytest.mark.both_jiras
 def test_close_is_refused_with_reasons_then_allowed_and_archives(rig: Rig) -> None:
     critical = declare(rig, "alice", "Checkout is down for everyone", "P1")
     assert close(rig, "alice", critical, {"Message": "done?"}) == {
@@ -99,6 +100,11 @@ def test_close_is_refused_with_reasons_then_allowed_and_archives(rig: Rig) -> No
     assert "Search returns no results" not in command(rig, "alice", "list")
 
     assert close(rig, "bob", incident, {}, ref="#2") == {"reason": "This incident is already closed."}
+    closed = rig.shape.jira_status("CLOSED")
+    rig.jira.wait_for(
+        lambda: [rig.jira.issues.get(k, {}).get("status") for k in ("INC-1", "INC-2")] == [closed] * 2,
+        timeout=WAIT,
+    )
 
 
 @pytest.mark.rig_env(ARCHIVE_CHANNEL_ON_CLOSE="false", ENABLE_JIRA="false")

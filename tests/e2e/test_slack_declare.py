@@ -3,6 +3,8 @@ ends up holding."""
 
 from __future__ import annotations
 
+import pytest
+
 from sandbox.rig import Rig, person
 from tests.e2e.slack_steps import (
     WAIT,
@@ -22,6 +24,7 @@ from views.ids import Callback
 ALICE, BOB, CAROL = (person(name).slack_id for name in ("alice", "bob", "carol"))
 
 
+@pytest.mark.both_jiras
 def test_declare_p1_creates_the_channel_announces_pins_and_notifies(rig: Rig) -> None:
     view = open_view(rig, "alice", "open Checkout is down hard", Callback.DECLARE)
     assert view["title"]["text"] == "Declare an incident"
@@ -80,6 +83,7 @@ def test_declare_p1_creates_the_channel_announces_pins_and_notifies(rig: Rig) ->
     assert rig.slack.bookmarks(incident.channel)[0]["link"] == f"{rig.jira.url}/browse/INC-1"
 
 
+@pytest.mark.both_jiras
 def test_declare_p4_has_no_channel_and_dms_the_jira_key(rig: Rig) -> None:
     channels_before = set(rig.slack.channels)
     incident = declare(rig, "bob", "Refund export is slow today", "P4", **{"Suggested team": "Payments"})

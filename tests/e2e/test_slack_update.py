@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from sandbox.rig import Rig, person
+from tests.e2e.jira_steps import person_id
 from tests.e2e.slack_steps import (
     WAIT,
     announcement,
@@ -24,6 +27,7 @@ from views.ids import Callback
 ALICE, BOB, DAVE = (person(name).slack_id for name in ("alice", "bob", "dave"))
 
 
+@pytest.mark.both_jiras
 def test_each_field_updates_summary_announcement_topic_and_notice(rig: Rig) -> None:
     incident = declare(rig, "alice", "Checkout is down for everyone", "P1", Description="Started at noon")
     original = wait_for_jira_link(rig, incident)
@@ -89,6 +93,20 @@ def test_each_field_updates_summary_announcement_topic_and_notice(rig: Rig) -> N
         topic="P3 | Mitigating | INC-1 | Checkout fails <for> some users",
         shown="*Status:* Mitigating",
     )
+
+    def the_ticket_holds_the_updates() -> bool:
+        issue = rig.jira.issue("INC-1")
+        fields = issue["fields"]
+        return (
+            issue["status"] == rig.shape.jira_status("MITIGATING")
+            and fields["customfield_11064"]["value"] == "3"
+            and fields["summary"] == "Checkout fails <for> some users"
+            and fields["description"].startswith("Only card payments\n")
+            and person_id(rig, fields["assignee"]) == person("bob").jira_account
+        )
+
+    rig.jira.wait_for(the_ticket_holds_the_updates, timeout=WAIT)
+    assert not [t for t in texts(rig, incident.channel) if t.startswith("Jira ")], "no echo of its writes"
 
     final = announcement(rig, incident)
     assert [m["ts"] for m in rig.slack.messages(incident.channel) if m.get("blocks")] == [final["ts"]]

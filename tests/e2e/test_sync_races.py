@@ -12,8 +12,10 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox.jira import JiraUser
-from sandbox.rig import Rig, person, start_rig
+from sandbox.rig import Rig, person
 from tests.conftest import throwaway_postgres
+from tests.e2e.jira_steps import person_id
+from tests.e2e.rigs import running_rig
 from tests.e2e.slack_steps import (
     WAIT,
     Declared,
@@ -31,20 +33,16 @@ PRIORITY = "customfield_11064"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def rig(request, tmp_path) -> Iterator[Rig]:
+def rig(request: pytest.FixtureRequest, tmp_path, jira_deployment: str) -> Iterator[Rig]:
     if request.param == "sqlite":
-        started = start_rig(workdir=tmp_path)
-        try:
+        with running_rig(request, tmp_path, jira=jira_deployment) as started:
             yield started
-        finally:
-            started.stop()
         return
-    with throwaway_postgres("bot_races") as url:
-        started = start_rig(workdir=tmp_path, database_url=url)
-        try:
-            yield started
-        finally:
-            started.stop()
+    with (
+        throwaway_postgres("bot_races") as url,
+        running_rig(request, tmp_path, database_url=url, jira=jira_deployment) as started,
+    ):
+        yield started
 
 
 def ticket_key(rig: Rig) -> str:
@@ -82,6 +80,7 @@ def settled_status(rig: Rig, incident: Declared) -> str:
     )
 
 
+@pytest.mark.both_jiras
 def test_an_older_jira_change_arriving_between_the_bots_write_and_its_echo_does_not_win(rig: Rig) -> None:
     incident, key = ready(rig)
     assert incident.channel
@@ -91,7 +90,7 @@ def test_an_older_jira_change_arriving_between_the_bots_write_and_its_echo_does_
     assert ack.errors is None, ack.errors
     rig.jira.wait_for(lambda: jira_priority(rig, key) == "2", timeout=WAIT)  # the bot wrote 2
     held = rig.jira.held_webhooks()
-    assert [h["body"]["user"]["accountId"] for h in held] == [person("bob").jira_account, "acc-bot"]
+    assert [person_id(rig, h["body"]["user"]) for h in held] == [person("bob").jira_account, "acc-bot"]
 
     rig.jira.release_all_webhooks()  # Bob's older change arrives first, then the echo of the write
 

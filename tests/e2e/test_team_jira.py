@@ -11,54 +11,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.rig import Rig, start_rig
-from tests.e2e.slack_steps import (
-    WAIT,
-    Declared,
-    command,
-    declare,
-    open_view,
-    texts,
-    update,
-    wait_for_jira_link,
-)
+from sandbox.rig import Rig
+from tests.e2e.jira_steps import jira_line, ticket_of
+from tests.e2e.rigs import running_rig
+from tests.e2e.slack_steps import WAIT, Declared, command, declare, open_view, texts, update
 from views.ids import Callback
 
 
 @pytest.fixture
-def team_rig(tmp_path, request) -> Iterator[Rig]:
-    marker = request.node.get_closest_marker("rig_env")
-    rig = start_rig(workdir=tmp_path, jira_workflow="simple", env=marker.kwargs if marker else None)
-    try:
+def team_rig(tmp_path, request: pytest.FixtureRequest, jira_deployment: str) -> Iterator[Rig]:
+    with running_rig(request, tmp_path, jira_workflow="simple", jira=jira_deployment) as rig:
         yield rig
-    finally:
-        rig.stop()
-
-
-def ticket_of(rig: Rig, incident: Declared) -> str:
-    wait_for_jira_link(rig, incident)
-    return next(
-        key for key, issue in rig.jira.issues.items() if key.startswith("INC-") and _marks(issue, incident)
-    )
-
-
-def _marks(issue: dict, incident: Declared) -> bool:
-    return f"Incident #{incident.id}, declared from Slack." in (issue["fields"].get("description") or "")
 
 
 def jira_status(rig: Rig, key: str, expected: str) -> None:
     rig.jira.wait_for(lambda: rig.jira.issue(key)["status"] == expected, timeout=WAIT)
-
-
-def incident_line(rig: Rig, incident: Declared, fragment: str) -> str:
-    """The channel's line for a change applied from Jira."""
-    return rig.slack.wait_for(
-        lambda: next(
-            (t for t in texts(rig, incident.channel) if t.startswith("Jira ") and fragment in t), None
-        ),
-        timeout=WAIT,
-        message=f"a Jira line with {fragment!r}",
-    )
 
 
 def recap(rig: Rig, incident: Declared) -> str:
@@ -66,6 +33,7 @@ def recap(rig: Rig, incident: Declared) -> str:
     return command(rig, "alice", "status", channel=incident.channel)
 
 
+@pytest.mark.both_jiras
 def test_declare_and_every_status_and_priority_both_ways(team_rig: Rig) -> None:
     rig = team_rig
     incident = declare(rig, "alice", "Checkout is down for everyone", "P3")
@@ -99,12 +67,12 @@ def test_declare_and_every_status_and_priority_both_ways(team_rig: Rig) -> None:
         ("In Review", "from In Progress to In Review"),
     ]:
         bob.transition(key, jira)
-        incident_line(rig, incident, f"Status changed {shown} by Bob")
+        jira_line(rig, incident, f"Status changed {shown} by Bob")
     bob.update(key, priority={"name": "Low"})
-    assert incident_line(rig, incident, "Priority") == f"Jira {key}: Priority changed from P1 to P4 by Bob"
+    assert jira_line(rig, incident, "Priority") == f"Jira {key}: Priority changed from P1 to P4 by Bob"
     bob.update(key, customfield_11064={"value": "2"})  # the seed's field means nothing on this site
     bob.update(key, priority={"name": "Lowest"})  # applied after it, in Jira's order
-    incident_line(rig, incident, "from P4 to P5")
+    jira_line(rig, incident, "from P4 to P5")
     assert [t for t in texts(rig, incident.channel) if t.startswith("Jira ")][-2:] == [
         f"Jira {key}: Priority changed from P1 to P4 by Bob",
         f"Jira {key}: Priority changed from P4 to P5 by Bob",
@@ -119,7 +87,7 @@ def test_declare_and_every_status_and_priority_both_ways(team_rig: Rig) -> None:
     other_key = ticket_of(rig, other)
     for jira in ("In Progress", "In Review", "Done"):
         bob.transition(other_key, jira)
-    incident_line(rig, other, "from In Review to Done by Bob")
+    jira_line(rig, other, "from In Review to Done by Bob")
     rig.slack.wait_for(lambda: rig.slack.channels[other.channel]["archived"], timeout=WAIT)
 
 
@@ -139,7 +107,7 @@ def test_a_field_synced_to_jira_only_and_one_not_synced_at_all(team_rig: Rig) ->
     bob.update(key, summary="Renamed in Jira by Bob", priority={"name": "Lowest"})
     bob.transition(key, "In Progress")  # statuses still sync both ways
     # inbound changes apply in Jira's order: once the move is in, the edit before it has been seen
-    incident_line(rig, incident, "Status changed from To Do to In Progress by Bob")
+    jira_line(rig, incident, "Status changed from To Do to In Progress by Bob")
     assert [t for t in texts(rig, incident.channel) if t.startswith("Jira ")] == [
         f"Jira {key}: Status changed from To Do to In Progress by Bob"
     ]

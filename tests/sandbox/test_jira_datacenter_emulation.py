@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from jira import JIRA
+from jira import JIRA, JIRAError
 
 from sandbox.jira import JiraEmulator, JiraUser
 
@@ -71,6 +71,25 @@ def test_people_are_named_by_name_and_key(dc) -> None:
     assert assignee["name"] == "bob" and "accountId" not in assignee
     [item] = [i for h in dc.issue(key)["changelog"] for i in h["items"] if i["field"] == "assignee"]
     assert item["to"] == bob_key and "fieldId" not in item and "tmpToAccountId" not in item
+
+
+def test_a_user_field_in_a_create_or_an_edit_takes_a_name_not_an_account_id(dc) -> None:
+    jira = client(dc)
+    fields = {"project": {"key": "INC"}, "issuetype": {"name": "Task"}, "summary": "Add a retry"}
+    with pytest.raises(JIRAError) as refused:
+        jira.create_issue(fields={**fields, "assignee": {"accountId": "bob"}})
+    assert refused.value.status_code == 400
+    expected = {"assignee": "expected Object containing a 'name' property"}
+    assert refused.value.response.json()["errors"] == expected
+    key = jira.create_issue(fields={**fields, "assignee": {"name": "bob"}}).key
+    assert dc.issue(key)["fields"]["assignee"]["name"] == "bob"
+    edit = {"update": {"assignee": [{"set": {"accountId": "bob"}}]}}
+    put = SESSION.put(
+        f"{dc.url}/rest/api/2/issue/{key}", json=edit, headers={"Authorization": f"Bearer {PAT}"}, timeout=5
+    )
+    assert put.status_code == 400
+    jira.issue(key).update(fields={"assignee": {"name": "svc-incidents"}})
+    assert dc.issue(key)["fields"]["assignee"]["name"] == "svc-incidents"
 
 
 def test_search_pages_on_start_at_and_search_jql_is_not_there(dc) -> None:
