@@ -4,27 +4,16 @@ topic show the new key, and both directions of the sync go on with the moved iss
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from sandbox.rig import Rig, start_rig
+from sandbox.rig import Rig
 from tests.e2e.slack_steps import WAIT, declare, message_text, texts, update, wait_for_jira_link
 from tests.e2e.slack_steps import announcement as pinned_announcement
 
 
-@pytest.fixture(params=["cloud", "datacenter"])
-def moving_rig(tmp_path, request) -> Iterator[Rig]:
-    rig = start_rig(workdir=tmp_path, jira=request.param)
+@pytest.mark.both_jiras
+def test_a_ticket_moved_to_another_project_is_followed_everywhere(rig: Rig) -> None:
     rig.jira.add_project("OPS", "Operations")
-    try:
-        yield rig
-    finally:
-        rig.stop()
-
-
-def test_a_ticket_moved_to_another_project_is_followed_everywhere(moving_rig: Rig) -> None:
-    rig = moving_rig
     incident = declare(rig, "alice", "Payments are slow", "P2")
     assert incident.channel
     wait_for_jira_link(rig, incident)
