@@ -219,6 +219,8 @@ def _user(field: FieldDef, raw: Any, lookups: Lookups) -> dict[str, Any] | None:
     if raw is None:
         return None
     account_id = raw.get("accountId", raw.get("name", raw.get("id"))) if isinstance(raw, dict) else None
+    if account_id is None and isinstance(raw, dict) and raw.keys() & {"accountId", "name"}:
+        return None  # `{"accountId": null}` / `{"name": null}` clears the field, as Jira does
     if account_id is None:
         raise FieldError(f"Specify a valid value for {field.id}: an 'accountId' (Cloud) or 'name'")
     if account_id == "-1" and field.id == "assignee":

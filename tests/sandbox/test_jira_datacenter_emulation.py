@@ -90,6 +90,8 @@ def test_a_user_field_in_a_create_or_an_edit_takes_a_name_not_an_account_id(dc) 
     assert put.status_code == 400
     jira.issue(key).update(fields={"assignee": {"name": "svc-incidents"}})
     assert dc.issue(key)["fields"]["assignee"]["name"] == "svc-incidents"
+    jira.issue(key).update(fields={"assignee": {"name": None}})  # how Data Center unassigns in an edit
+    assert dc.issue(key)["fields"]["assignee"] is None
 
 
 def test_search_pages_on_start_at_and_search_jql_is_not_there(dc) -> None:

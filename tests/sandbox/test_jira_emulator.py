@@ -552,6 +552,28 @@ def test_webhook_for_a_person_s_transition_is_signed_and_matches_the_changelog(
         alice.transition(key, "Incoming")  # no way back in this workflow
 
 
+def test_a_moved_issue_keeps_its_id_takes_a_new_key_and_is_still_found_by_the_old_one(
+    emu: JiraEmulator, jira: JIRA, receiver: Receiver
+) -> None:
+    emu.add_project("OPS", "Operations")
+    emu.set_webhook(receiver.url, None)
+    key = _incident(jira)
+    issue_id = emu.issue(key)["id"]
+    history = JiraUser(emu, account_id="acc-alice").move(key, "OPS")
+    emu.wait_for(lambda: len(receiver.received) == 2)
+    body = json.loads(receiver.received[1][1])
+    assert (body["webhookEvent"], body["issue_event_type_name"]) == ("jira:issue_updated", "issue_moved")
+    assert (body["issue"]["id"], body["issue"]["key"]) == (issue_id, "OPS-1")
+    assert body["issue"]["fields"]["project"]["key"] == "OPS"
+    items = {i["fieldId"]: (i["fromString"], i["toString"]) for i in history["items"]}
+    assert items == {"project": ("INC", "Operations"), "issuekey": (key, "OPS-1")}
+    assert jira.issue(key).key == "OPS-1", "the old key still finds the issue"
+    jira.issue(key).update(fields={"summary": "Edited by its old key"})
+    assert emu.issue("OPS-1")["fields"]["summary"] == "Edited by its old key" and key not in emu.issues
+    with pytest.raises(JiraEmulatorError):
+        JiraUser(emu, account_id="acc-alice").move("OPS-1", "OPS")
+
+
 def test_webhook_retries_keep_the_identifier(emu: JiraEmulator, receiver: Receiver) -> None:
     emu.set_webhook(receiver.url, None)
     receiver.statuses = [500, 503]
