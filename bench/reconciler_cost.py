@@ -25,7 +25,6 @@ import argparse
 import logging
 import os
 import re
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -157,15 +156,7 @@ def timed_run(rig: Rig, runtime: Runtime, *, cli: bool) -> tuple[float, list[dic
     rig.jira.clear_requests()
     started = time.perf_counter()
     if cli:
-        done = subprocess.run(
-            [sys.executable, "-m", "bot", "reconcile", "--once"],
-            env=rig.env,
-            cwd=rig.workdir,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = rig.reconcile_once(timeout=120)
         output = done.stdout if done.returncode == 0 else f"exit {done.returncode}: {done.stderr[-2000:]}"
     else:
         assert runtime.reconcile is not None

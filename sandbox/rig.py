@@ -141,6 +141,18 @@ class Rig:
         self.slack.wait_for(lambda: self.slack.connection_count > connections, timeout=timeout)
         return process
 
+    def reconcile_once(self, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+        """`python -m bot reconcile --once` on the bot's environment, as an operator runs it; its output."""
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "reconcile", "--once"],
+            env=self.env,
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
     def stop(self) -> None:
         for other in self.others:
             other.terminate()

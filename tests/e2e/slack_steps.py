@@ -18,6 +18,8 @@ from views.ids import Callback
 
 COMMAND = "/incident"
 WAIT = 10.0
+#: The declare modal's impact fields, filled as a reporter of a customer-facing outage would.
+IMPACT = {"Customers impact": "High", "Category": "Availability"}
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,6 @@ process, through the signed webhook and through `python -m bot reconcile --once`
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 
 import pytest
@@ -89,14 +87,7 @@ def test_the_reconciler_brings_a_comment_whose_webhook_was_lost(rig) -> None:
     rig.jira.pause_webhooks()
     rig.jira_user("bob").comment(key, "Found it: the cache TTL")
     rig.jira.resume_webhooks(drop=True)
-    run = subprocess.run(
-        [sys.executable, "-m", "bot", "reconcile", "--once"],
-        env=rig.env,
-        cwd=rig.workdir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = rig.reconcile_once()
     assert run.returncode == 0, run.stderr
     assert f"{key} comment" in run.stdout
     expected = [f"Jira {key}: comment by Bob: Found it: the cache TTL"]

@@ -7,8 +7,6 @@ People act in Slack (modals) and in Jira; the assertions read what each side hol
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import pytest
@@ -102,14 +100,7 @@ def test_the_reconciler_pages_on_start_at_after_a_missed_webhook(rig: Rig) -> No
     bob.update(key, customfield_11064={"value": "1"}, summary="Search returns nothing at all")
     rig.jira.resume_webhooks(drop=True)
     rig.jira.clear_requests()
-    run = subprocess.run(
-        [sys.executable, "-m", "bot", "reconcile", "--once"],
-        env=rig.env,
-        cwd=rig.workdir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = rig.reconcile_once()
     assert run.returncode == 0, run.stderr
     searches = rig.jira.requests_to("GET", "/rest/api/2/search")
     assert [r["query"].get("startAt") for r in searches] == ["0", "100"]

@@ -12,38 +12,21 @@ import pytest
 
 from sandbox.rig import Rig, person
 from tests.e2e.jira_steps import person_id, search_path
-from tests.e2e.slack_steps import texts, wait_for_text
+from tests.e2e.slack_steps import IMPACT, declare, texts, wait_for_jira_link, wait_for_text
 
 TIMEOUT = 20.0
 
 
 def _declare_p1(rig: Rig) -> str:
-    alice = rig.slack_user("alice")
-    alice.command("/incident", "open", channel_id=rig.general)
-    declare = alice.wait_for_view(callback_id="incident_declare")
-    ack = alice.submit(
-        declare,
-        {
-            "Title": "Checkout returns 500 errors",
-            "Priority": "P1",
-            "Customers impact": "High",
-            "Category": "Availability",
-        },
-    )
-    assert ack.errors is None
-    channel = rig.slack.wait_for(
-        lambda: next((cid for cid, c in rig.slack.channels.items() if c["name"].startswith("inc-")), None),
-        timeout=TIMEOUT,
-    )
-    rig.slack.wait_for(
-        lambda: any(b["title"] == "Jira ticket" for b in rig.slack.bookmarks(channel)), timeout=TIMEOUT
-    )
-    # the commander pushed as the ticket's assignee, the channel linked: the incident's Jira work is done
+    """A P1 declared in Slack, once its ticket is assigned to the commander and linked to the channel."""
+    incident = declare(rig, "alice", "Checkout returns 500 errors", "P1", **IMPACT)
+    assert incident.channel
+    wait_for_jira_link(rig, incident)
     rig.jira.wait_for(
         lambda: rig.jira.issue("INC-1")["fields"]["assignee"] and rig.jira.issue("INC-1")["remote_links"],
         timeout=TIMEOUT,
     )
-    return channel
+    return incident.channel
 
 
 def _followups(rig: Rig) -> list[dict]:
@@ -229,14 +212,7 @@ def test_a_followup_done_while_the_webhook_is_missed_is_caught_by_the_reconciler
     rig.jira_user("bob").transition(key, "Closed")
     rig.jira.resume_webhooks(drop=True)
     assert _done_lines(rig, channel) == []
-    run = subprocess.run(
-        [sys.executable, "-m", "bot", "reconcile", "--once"],
-        env=rig.env,
-        cwd=rig.workdir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = rig.reconcile_once()
     assert run.returncode == 0, run.stderr
     assert f"{key}: follow-up refreshed" in run.stdout
     rig.slack.wait_for(lambda: _done_lines(rig, channel), timeout=TIMEOUT)

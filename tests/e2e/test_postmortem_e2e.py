@@ -9,6 +9,7 @@ import pytest
 
 from sandbox.rig import Rig, person
 from tests.e2e.jira_steps import person_id
+from tests.e2e.slack_steps import IMPACT, declare, wait_for_jira_link
 
 pytestmark = pytest.mark.both_jiras
 
@@ -17,27 +18,17 @@ TIMEOUT = 20.0
 
 def test_moving_to_post_mortem_creates_the_post_mortem_and_its_slack_traces(rig: Rig) -> None:
     alice = rig.slack_user("alice")
-    alice.command("/incident", "open", channel_id=rig.general)
-    declare = alice.wait_for_view(callback_id="incident_declare")
-    ack = alice.submit(
-        declare,
-        {
-            "Title": "Checkout returns 500 errors",
-            "Description": "Payments fail at the last step",
-            "Priority": "P1",
-            "Customers impact": "High",
-            "Category": "Availability",
-        },
+    incident = declare(
+        rig,
+        "alice",
+        "Checkout returns 500 errors",
+        "P1",
+        Description="Payments fail at the last step",
+        **IMPACT,
     )
-    assert ack.errors is None
-
-    channel = rig.slack.wait_for(
-        lambda: next((cid for cid, c in rig.slack.channels.items() if c["name"].startswith("inc-")), None),
-        timeout=TIMEOUT,
-    )
-    rig.slack.wait_for(
-        lambda: any(b["title"] == "Jira ticket" for b in rig.slack.bookmarks(channel)), timeout=TIMEOUT
-    )
+    channel = incident.channel
+    assert channel
+    wait_for_jira_link(rig, incident)
     assert "INC-1" in rig.jira.issues
 
     alice.command("/incident", "update", channel_id=channel)
