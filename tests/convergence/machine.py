@@ -1,10 +1,11 @@
 """A model of Slack, the bot and Jira under faults, for a randomized search of interleavings.
 
 Each example declares one incident (with its channel and ticket), then runs a random sequence of steps:
-people editing the incident in Slack and its ticket in Jira, an Update modal opened before other changes
-and submitted after them, webhooks held, reordered, duplicated and lost, Jira down or throttling, a worker
-killed mid-job, the reconciler, and the bot's workers doing some of their queued work. At the end
-everything recovers and settles, and the invariants must hold:
+people editing the incident in Slack and its ticket in Jira (the status forward, back and to Post-mortem),
+an Update modal opened before other changes and submitted after them, channel messages sent to Jira (some
+twice), comments written and edited in Jira, webhooks held, reordered, duplicated and lost, Jira down or
+throttling, a worker killed mid-job, the reconciler, and the bot's workers doing some of their queued work.
+At the end everything recovers and settles, and the invariants must hold:
 
 - the incident, its announcement and its Jira ticket agree on every synced field;
 - where every edit of a field came from one side, its last value is the one both sides show;
@@ -12,7 +13,11 @@ everything recovers and settles, and the invariants must hold:
 - once quiet, nothing more happens (no echo loop), there is one ticket, and every Jira history of the
   ticket has been seen exactly once;
 - each Slack change is announced once in the channel, and no write of the bot's comes back as a change
-  from Jira but the corrections (a post in flight when its worker was killed may appear twice).
+  from Jira but the corrections (a post in flight when its worker was killed may appear twice);
+- each message sent to Jira is one comment on the ticket and has its ✅; each person's comment reaches the
+  channel in its latest version, no version twice and none after a newer one, and no comment of the
+  bot's comes back;
+- there is one post-mortem once the incident has been in Post-mortem, and none otherwise.
 
 The real bot code runs in process (the sync harness's runtime), against the Slack and Jira emulators;
 jobs run when a step says so, which is what makes the interleavings reproducible.
@@ -30,7 +35,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 from sqlmodel import select
 
-from bot import incidents
+from bot import conversation, incidents
 from bot.enums import Source, Status, UpdateKind
 from bot.forms import UpdateForm
 from bot.jobs import RetryLater
@@ -41,6 +46,7 @@ from listeners.recap import sync_state
 from sandbox.jira import JiraUser
 from sandbox.jira.errors import JiraEmulatorError
 from sandbox.rig import person
+from sandbox.slack.user import SlackUser
 from sync.jira_fields import strip_generated
 from sync.workflow import DEFAULT_STATUS_MAP
 from tests.sync.conftest import Harness
@@ -50,9 +56,12 @@ PRIORITY_FIELD = "customfield_11064"
 TITLES = ("Checkout returns 500 errors", "Checkout returns 502 errors", "Payments fail at the last step")
 DESCRIPTIONS = ("", "Card payments fail", "Card payments fail\n\nfor everyone in FR")
 PEOPLE = ("alice", "bob", "carol")
-SLACK_STATUSES = (Status.INVESTIGATING, Status.MITIGATING, Status.MITIGATED)
+SLACK_STATUSES = (Status.INVESTIGATING, Status.MITIGATING, Status.MITIGATED, Status.POST_MORTEM)
 JIRA_STATUSES = ("in progress", "Reporter validation")
 FIELDS = ("title", "description", "priority", "commander_id", "status")
+#: which value of a field a step sets (taken modulo the field's choices)
+PICKS = st.integers(0, 3)
+DONE = "white_check_mark"
 QUIET_SECONDS = 0.5
 
 
@@ -89,6 +98,10 @@ class ConvergenceMachine(RuleBasedStateMachine):
         self.incident_id = 0
         self.key = ""
         self.reposts = 0  # channel posts whose worker was killed after posting: they may appear twice
+        self.sent: dict[str, str] = {}  # the channel messages sent to Jira: ts → text
+        self.comments: dict[str, list[str]] = {}  # bob's Jira comments: id → its versions, oldest first
+        self.postmortems_before: set[str] = set()
+        self.postmortem_reached = False  # a Slack edit took the incident to Post-mortem
 
     # set-up ------------------------------------------------------------------------------------------
     @initialize()
@@ -98,19 +111,20 @@ class ConvergenceMachine(RuleBasedStateMachine):
         settle(harness)
         self.incident_id = incident.id
         self.key = harness.ticket(incident).key
+        self.postmortems_before = {k for k in harness.jira.issues if k.startswith("PM-")}
         note(f"declared #{incident.id} ({self.key})")
 
     # people ------------------------------------------------------------------------------------------
-    @rule(name=st.sampled_from(FIELDS), pick=st.integers(0, 2))
+    @rule(name=st.sampled_from(FIELDS), pick=PICKS)
     def slack_edit(self, name: str, pick: int) -> None:
         value = _slack_value(name, pick)
         self._say(f"Slack: alice sets {name} = {value!r}")
         self._update(UpdateForm(**{name: value}))
         self.edits.made("slack", name, value)
 
-    @rule(name=st.sampled_from(FIELDS), pick=st.integers(0, 2))
+    @rule(name=st.sampled_from(FIELDS), pick=PICKS)
     def jira_edit(self, name: str, pick: int) -> None:
-        bob = JiraUser(self.harness.jira, account_id=person("bob").jira_account)
+        bob = self._bob()
         if name == "status":
             target = JIRA_STATUSES[pick % len(JIRA_STATUSES)]
             try:
@@ -124,7 +138,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         value = _slack_value(name, pick)
         self._say(f"Jira: bob sets {name} = {value!r}")
         if name == "commander_id":
-            bob.assign(self.key, person(PEOPLE[pick]).jira_account)
+            bob.assign(self.key, person(PEOPLE[pick % len(PEOPLE)]).jira_account)
         elif name == "priority":
             bob.update(self.key, **{PRIORITY_FIELD: {"value": str(value)}})
         elif name == "title":
@@ -141,7 +155,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         self._say(f"Slack: alice opens the Update modal, which shows {self.modal}")
 
     @precondition(lambda self: self.modal is not None)
-    @rule(name=st.sampled_from(FIELDS), pick=st.integers(0, 2))
+    @rule(name=st.sampled_from(FIELDS), pick=PICKS)
     def submit_update_modal(self, name: str, pick: int) -> None:
         assert self.modal is not None
         shown, self.modal = self.modal, None
@@ -150,6 +164,40 @@ class ConvergenceMachine(RuleBasedStateMachine):
         self._update(UpdateForm(**{**shown, name: value}), shown=shown)
         if value != shown[name]:
             self.edits.made("slack", name, value)
+
+    # the conversation --------------------------------------------------------------------------------
+    @rule()
+    def message_sent_to_jira(self) -> None:
+        text = f"Slack message {len(self.sent) + 1}: the gateway pool is exhausted"
+        channel = self.harness.incident(self.incident_id).channel_id
+        ts = SlackUser(self.harness.slack, person("alice").slack_id).say(channel, text)
+        self._say(f"Slack: alice writes {text!r} and sends it to Jira")
+        self.sent[ts] = text
+        self._send(ts)
+
+    @precondition(lambda self: self.sent)
+    @rule(pick=st.integers(0, 2**16))
+    def message_sent_again(self, pick: int) -> None:
+        ts = sorted(self.sent)[pick % len(self.sent)]
+        self._say(f"Slack: alice sends {self.sent[ts]!r} to Jira again")
+        self._send(ts)
+
+    @rule()
+    def jira_comment(self) -> None:
+        text = f"Jira comment {len(self.comments) + 1}: the pool size was halved on Monday"
+        self._say(f"Jira: bob comments {text!r}")
+        comment = self._bob().comment(self.key, text)
+        self.comments[str(comment["id"])] = [text]
+
+    @precondition(lambda self: self.comments)
+    @rule(pick=st.integers(0, 2**16))
+    def jira_comment_edited(self, pick: int) -> None:
+        comment_id = sorted(self.comments)[pick % len(self.comments)]
+        versions = self.comments[comment_id]
+        text = f"{versions[0]} (edit {len(versions)})"
+        self._say(f"Jira: bob edits comment {comment_id} to {text!r}")
+        self._bob().edit_comment(self.key, comment_id, text)
+        versions.append(text)
 
     # the bot at work ---------------------------------------------------------------------------------
     @rule(count=st.integers(1, 6))
@@ -305,6 +353,8 @@ class ConvergenceMachine(RuleBasedStateMachine):
         tickets = [k for k, v in harness.jira.issues.items() if f"Incident #{incident.id}," in str(v)]
         assert tickets == [self.key], tickets
         self._check_channel(incident)
+        self._check_conversation(incident)
+        self._check_postmortem()
 
     def _check_channel(self, incident: Any) -> None:
         """Each Slack change said once; the bot's own writes seen from Jira only as corrections."""
@@ -324,6 +374,55 @@ class ConvergenceMachine(RuleBasedStateMachine):
             corrections,
         )
 
+    def _check_conversation(self, incident: Any) -> None:
+        """Each message sent to Jira is one comment with its ✅; each comment of bob's reaches the channel,
+        no version twice, none after a newer one, and the bot's own comments never come back."""
+        harness = self.harness
+        comments = [str(c.get("body")) for c in harness.jira.issue(self.key)["comments"]]
+        for ts, text in self.sent.items():
+            made = sum(text in body for body in comments)
+            assert made == 1, f"{text!r} sent to Jira became {made} comment(s)"
+            reactions = harness.slack.reactions(incident.channel_id, ts)
+            assert harness.slack.bot_user_id in reactions.get(DONE, []), f"no ✅ on {text!r}: {reactions}"
+        lines = [m["text"] for m in harness.slack.messages(incident.channel_id) if not m.get("blocks")]
+        said = [line for line in lines if line.startswith(f"Jira {self.key}: comment by ")]
+        assert not [line for line in said if "by Incident Bot" in line], (
+            "a comment of the bot's came back",
+            said,
+        )
+        for comment_id, versions in self.comments.items():
+            shown = [_version(line, versions) for line in said if _version(line, versions) is not None]
+            assert shown and shown[-1] == len(versions) - 1, (comment_id, versions, said)
+            assert shown == sorted(shown), ("an older version after a newer one", comment_id, said)
+            repeats = len(shown) - len(set(shown))
+            assert repeats <= self.reposts, ("a version posted twice", comment_id, said)
+
+    def _check_postmortem(self) -> None:
+        """One post-mortem once the incident has been in Post-mortem (it stays, whatever came after)."""
+        made = {k for k in self.harness.jira.issues if k.startswith("PM-")} - self.postmortems_before
+        with self.harness.session() as session:
+            recorded = incidents.postmortem(session, self.incident_id)
+        assert len(made) <= 1, f"post-mortems made: {sorted(made)}"
+        assert (recorded.key if recorded else None) == (next(iter(made)) if made else None), (recorded, made)
+        if self.postmortem_reached:
+            assert recorded is not None, "the incident was in Post-mortem, but no post-mortem exists"
+
+    def _bob(self) -> JiraUser:
+        return JiraUser(self.harness.jira, account_id=person("bob").jira_account)
+
+    def _send(self, ts: str) -> None:
+        """Send to Jira, as the message shortcut does for alice."""
+        incident = self.harness.incident(self.incident_id)
+        message = {"ts": ts, "user": person("alice").slack_id, "text": self.sent[ts]}
+        with self.harness.session() as session:
+            conversation.send_to_jira(
+                session=session,
+                incident_id=self.incident_id,
+                actor=Actor(person("alice").slack_id),
+                message=conversation.message_of(incident.channel_id, message),
+            )
+            session.commit()
+
     def _say(self, text: str) -> None:
         """One line of the example's story, per step (and the step counted for the soak's report)."""
         type(self).steps += 1
@@ -340,16 +439,24 @@ class ConvergenceMachine(RuleBasedStateMachine):
                 shown=shown,
             )
             session.commit()
+        if Status(self.harness.incident(self.incident_id).status) is Status.POST_MORTEM:
+            self.postmortem_reached = True
 
 
 def _slack_value(name: str, pick: int) -> Any:
-    return {
-        "title": TITLES[pick],
-        "description": DESCRIPTIONS[pick],
-        "priority": pick + 1,
-        "commander_id": person(PEOPLE[pick]).slack_id,
-        "status": SLACK_STATUSES[pick],
+    choices: tuple[Any, ...] = {
+        "title": TITLES,
+        "description": DESCRIPTIONS,
+        "priority": (1, 2, 3),
+        "commander_id": tuple(person(p).slack_id for p in PEOPLE),
+        "status": SLACK_STATUSES,
     }[name]
+    return choices[pick % len(choices)]
+
+
+def _version(line: str, versions: list[str]) -> int | None:
+    """Which version of a comment a channel line shows (the newest whose text it ends with), if any."""
+    return next((i for i in reversed(range(len(versions))) if line.endswith(f": {versions[i]}")), None)
 
 
 def _slack_of(assignee: dict[str, Any] | None) -> str | None:
