@@ -114,3 +114,37 @@ def test_a_refused_pat_is_told_once_the_lane_waits_and_resumes(database_url: str
         assert fields["summary"] == "Renamed while the PAT is refused"
         assert fields["customfield_11064"]["value"] == "1"
         assert not harness.jobs(state="failed")
+
+
+def test_an_assignee_mapped_by_name_becomes_commander_from_the_user_key(database_url: str) -> None:
+    """A Data Center changelog names the assignee by user key; JIRA_USER_MAP holds the name, and the
+    person's Jira e-mail is not their Slack one: the key is resolved once, then matched by name."""
+    with (
+        running_emulators(deployment="datacenter", pat=PAT) as emulators,
+        build_harness(
+            database_url,
+            emulators,
+            jira_pat=PAT,
+            jira_user=None,
+            jira_api_token=None,
+            jira_user_map={"erin.ops": "U0ERIN"},
+        ) as harness,
+        serving(harness),
+    ):
+        harness.slack.add_user("U0ERIN", name="erin", email="erin@example.com", real_name="Erin")
+        erin = harness.jira.add_user("erin.ops", "erin@contractors.example", "Erin (ops)")
+        incident, ticket = declared(harness, priority=2)
+        carol = harness.jira_user("carol")
+        carol.assign(ticket.key, "erin.ops")
+        settle(harness)
+        assert harness.incident(incident.id).commander_id == "U0ERIN"
+        carol.assign(ticket.key, person("bob").jira_account)
+        carol.assign(ticket.key, "erin.ops")
+        settle(harness)
+        assert harness.incident(incident.id).commander_id == "U0ERIN"
+        asked = [
+            r["query"]
+            for r in harness.jira.requests_to("GET", "/rest/api/2/user")
+            if r["path"].endswith("/user")
+        ]
+        assert asked.count({"key": erin["key"]}) == 1, f"the key is resolved once: {asked}"
