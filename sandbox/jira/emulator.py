@@ -118,9 +118,12 @@ class JiraEmulator:
         return self._listener.port
 
     # site configuration -------------------------------------------------------------------------
-    def add_user(self, account_id: str, email: str, display_name: str) -> dict[str, Any]:
-        """Add a person; they can log in with `email` and token `<account_id>-token`."""
-        return self.state.add_user(account_id, email, display_name)
+    def add_user(
+        self, account_id: str, email: str, display_name: str, *, key: str | None = None
+    ) -> dict[str, Any]:
+        """Add a person; they can log in with `email` and token `<account_id>-token`. On Data Center
+        `key` is their user key (older sites made it the lower-cased name; default `JIRAUSER…`)."""
+        return self.state.add_user(account_id, email, display_name, key=key)
 
     def add_project(self, key: str, name: str | None = None, *, service_desk: bool = False) -> dict[str, str]:
         """Add a project (issue keys `KEY-1`, `KEY-2`, ...); `service_desk`: a Jira Service Management

@@ -96,16 +96,23 @@ class JiraState:
 
     # users and projects -------------------------------------------------------------------------
     def add_user(
-        self, account_id: str, email: str, display_name: str, token: str | None = None
+        self,
+        account_id: str,
+        email: str,
+        display_name: str,
+        token: str | None = None,
+        *,
+        key: str | None = None,
     ) -> dict[str, Any]:
-        """Register a person; they authenticate with `email` and `token` (default `<account_id>-token`)."""
+        """Register a person; they authenticate with `email` and `token` (default `<account_id>-token`).
+        Their Data Center user key is `key`, by default one of the `JIRAUSER…` keys newer sites give."""
         with self.lock:
             self.users[account_id] = {
                 "accountId": account_id,
                 "emailAddress": email,
                 "displayName": display_name,
                 "token": token or f"{account_id}-token",
-                "key": f"JIRAUSER{10000 + len(self.users)}",  # Data Center's stable user key
+                "key": key or f"JIRAUSER{10000 + len(self.users)}",  # Data Center's stable user key
             }
             return self.user_ref(account_id) or {}
 

@@ -148,3 +148,26 @@ def test_an_assignee_mapped_by_name_becomes_commander_from_the_user_key(database
             if r["path"].endswith("/user")
         ]
         assert asked.count({"key": erin["key"]}) == 1, f"the key is resolved once: {asked}"
+
+
+def test_assignees_with_old_style_user_keys_become_commander(dc) -> None:
+    """Older Data Center sites made the user key the lower-cased name, and directory names may hold
+    spaces, apostrophes or `+`: such a key in a changelog is still a person."""
+    harness, _url = dc
+    for slack_id, name, key in (
+        ("U0OBRIEN", "O'Brien+ops", "o'brien+ops"),
+        ("U0MARY", "Mary Smith", "mary smith"),
+    ):
+        email = f"{slack_id.lower()}@example.com"
+        harness.slack.add_user(slack_id, name=slack_id.lower(), email=email, real_name=name)
+        harness.jira.add_user(name, email, name, key=key)
+    incident, ticket = declared(harness, priority=2)
+    carol = harness.jira_user("carol")
+    carol.assign(ticket.key, "O'Brien+ops")
+    settle(harness)
+    assert harness.incident(incident.id).commander_id == "U0OBRIEN"
+    carol.assign(ticket.key, "Mary Smith")
+    settle(harness)
+    assert harness.incident(incident.id).commander_id == "U0MARY"
+    [history] = harness.jira.issue(ticket.key)["changelog"][-1:]
+    assert history["items"][0]["to"] == "mary smith", "the changelog carries the key"
