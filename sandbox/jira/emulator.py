@@ -41,7 +41,8 @@ class JiraEmulator:
     assignee or user field, is `{"name": …}`; user search by `username`, `user?key=`/`username=`);
     search is `search` (startAt/total) only; changelog items carry no `fieldId` (a custom field is named
     by its display name) and a user item's `to` is the user key; text a person edits (`JiraUser.update`)
-    gets CRLF line endings. A PAT (`pat=`) is accepted as bearer auth on both."""
+    gets CRLF line endings; `comment_*` webhooks carry no `issue` (only the comment, whose `self` holds
+    the issue id). A PAT (`pat=`) is accepted as bearer auth on both."""
 
     def __init__(
         self,
@@ -356,13 +357,14 @@ class JiraEmulator:
             return
         comment = comment_json(change.comment) if change.comment is not None else None
         if change.webhook_event.startswith("comment_"):
-            issue = issue_json(self.state, change.record, wanted=set(COMMENT_EVENT_FIELDS))
             body = {
                 "timestamp": int(self.state.clock().timestamp() * 1000),
                 "webhookEvent": change.webhook_event,
                 "comment": comment,
-                "issue": {k: issue[k] for k in ("id", "self", "key", "fields")},
             }
+            if not self.state.datacenter:  # Data Center names the issue only in the comment's `self`
+                issue = issue_json(self.state, change.record, wanted=set(COMMENT_EVENT_FIELDS))
+                body["issue"] = {k: issue[k] for k in ("id", "self", "key", "fields")}
             self._sender.submit(json.dumps(body).encode())
             return
         payload: dict[str, Any] = {

@@ -123,6 +123,17 @@ def test_changelog_items_name_custom_fields_by_display_name_and_ui_text_gets_crl
     assert history["author"] == {**history["author"], "name": "bob"} and "accountId" not in history["author"]
 
 
+def test_comment_events_carry_no_issue_only_the_comment_whose_link_names_it(dc) -> None:
+    key = create(dc)
+    dc.set_webhook("http://127.0.0.1:9/jira/webhook", "secret")
+    dc.hold_webhooks()
+    comment = JiraUser(dc, "bob").comment(key, "Rolled back the deploy")
+    created, twin = [held["body"] for held in dc.held_webhooks()]
+    assert set(created) == {"timestamp", "webhookEvent", "comment"}
+    assert created["comment"]["self"].endswith(f"/issue/{dc.issue(key)['id']}/comment/{comment['id']}")
+    assert twin["webhookEvent"] == "jira:issue_updated" and twin["issue"]["key"] == key
+
+
 def test_the_library_searches_data_center_through_search_and_cloud_is_unchanged(dc) -> None:
     key = create(dc)
     assert [i.key for i in client(dc).search_issues("project = INC")] == [key]
