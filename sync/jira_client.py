@@ -231,6 +231,22 @@ class JiraGateway:
         params = {"fields": fields, **({"expand": expand} if expand else {})}
         return self.rest("GET", f"issue/{key}", params=params)
 
+    def changelog(self, key: str, total: int) -> list[dict[str, Any]]:
+        """Every history of the issue (`total`, as a search said), oldest first: Cloud's changelog
+        endpoint page by page; Data Center has none, but gives the issue with its whole changelog."""
+        if not self.cloud:
+            found = self.issue(key, fields="", expand="changelog") or {}
+            return [h for h in (found.get("changelog") or {}).get("histories") or [] if isinstance(h, dict)]
+        histories: list[dict[str, Any]] = []
+        while len(histories) < total:
+            params = {"startAt": len(histories), "maxResults": 100}
+            page = self.rest("GET", f"issue/{key}/changelog", params=params) or {}
+            values = [h for h in page.get("values") or [] if isinstance(h, dict)]
+            if not values:
+                break
+            histories += values
+        return histories
+
     def update_fields(self, key: str, fields: dict[str, Any]) -> None:
         self.rest("PUT", f"issue/{key}", body={"fields": fields})
 
@@ -344,7 +360,10 @@ class JiraGateway:
 
     def workflow_transitions(self, project: str, issue_type: str) -> list[Transition] | None:
         """The transitions of the workflow this project uses for this issue type, or None when Jira
-        will not show it (the workflow API is for administrators). Either answer is kept 10 minutes."""
+        will not show it (the workflow API is for administrators, and Cloud's only: Data Center's REST
+        v2 has no workflow search). Either answer is kept 10 minutes."""
+        if not self.cloud:
+            return None
         cache_key = (project, issue_type)
         cached = self._workflows.get(cache_key)
         if cached and cached[0] > time.monotonic():

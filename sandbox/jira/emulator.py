@@ -39,10 +39,11 @@ class JiraEmulator:
     Data Center differs as the real one does: `serverInfo.deploymentType` is `DataCenter`; people have a
     `name` (the emulator's account id) and a `key`, never an `accountId` (a person in a request body,
     assignee or user field, is `{"name": …}`; user search by `username`, `user?key=`/`username=`);
-    search is `search` (startAt/total) only; changelog items carry no `fieldId` (a custom field is named
-    by its display name) and a user item's `to` is the user key; text a person edits (`JiraUser.update`)
-    gets CRLF line endings; `comment_*` webhooks carry no `issue` (only the comment, whose `self` holds
-    the issue id). A PAT (`pat=`) is accepted as bearer auth on both."""
+    search is `search` (startAt/total) only, and the Cloud-only `search/jql`, `workflow/search`,
+    `workflowscheme/project` and `issue/{key}/changelog` answer 404; changelog items carry no `fieldId`
+    (a custom field is named by its display name) and a user item's `to` is the user key; text a person
+    edits (`JiraUser.update`) gets CRLF line endings; `comment_*` webhooks carry no `issue` (only the
+    comment, whose `self` holds the issue id). A PAT (`pat=`) is accepted as bearer auth on both."""
 
     def __init__(
         self,
@@ -164,6 +165,12 @@ class JiraEmulator:
     def hide_workflow_api(self, hidden: bool = True) -> None:
         """Answer `workflow/search` with 403, as Jira does for an account that is not an administrator."""
         self.state.workflow_api_visible = not hidden
+
+    def cut_search_changelogs(self, limit: int | None) -> None:
+        """Show at most `limit` histories (None: all) in a search's changelog expand, `total` still
+        counting them all, as Jira may cut a long changelog there (the rest is to be read elsewhere)."""
+        with self.state.lock:
+            self.state.search_changelog_limit = limit
 
     def refuse_reporter(self, refused: bool = True) -> None:
         """Answer a create that sets `reporter` with 400, as a site without Modify Reporter does."""

@@ -57,6 +57,7 @@ class JiraState:
         self.moved_keys: dict[str, str] = {}  # an old key → the key its issue has now
         self.statuses = StatusCatalog()
         self.workflow_api_visible = True  # real sites show workflows to administrators only
+        self.search_changelog_limit: int | None = None  # histories a search's changelog expand shows
         self.priorities: list[tuple[str, str]] = list(PRIORITIES)  # the site's priority scheme
         self.off_create_screen: set[str] = set()  # fields the create screen does not show
         self.reporter_settable = True  # needs the Modify Reporter permission and the field on the screen

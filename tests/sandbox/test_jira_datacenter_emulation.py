@@ -4,6 +4,7 @@ key, `search` with startAt paging, changelog items without `fieldId`, CRLF in te
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import pytest
@@ -108,6 +109,39 @@ def test_search_pages_on_start_at_and_search_jql_is_not_there(dc) -> None:
         ["Issue 4"],
     ]
     assert get(dc, "search/jql", jql="project = INC").status_code == 404
+
+
+def test_cloud_only_resources_are_unknown_to_data_center(dc) -> None:
+    key = create(dc)
+    project_id = get(dc, "project/INC").json()["id"]
+    for path, params in (
+        ("workflowscheme/project", {"projectId": project_id}),
+        ("workflow/search", {"expand": "transitions"}),
+        (f"issue/{key}/changelog", {}),
+    ):
+        answer = get(dc, path, **params)
+        assert answer.status_code == 404
+        assert answer.json()["message"] == f"null for uri: {dc.url}/rest/api/2/{path}"
+    whole = get(dc, f"issue/{key}", expand="changelog", fields="").json()["changelog"]
+    assert whole["total"] == len(whole["histories"]) == len(dc.issue(key)["changelog"])
+    with JiraEmulator(projects=("INC",)) as cloud:
+        cloud_key = JiraUser(cloud, "acc-bot").create("INC", "Checkout returns 500")
+        token = {"Authorization": "Basic " + base64.b64encode(b"bot@example.com:jira-sandbox-token").decode()}
+        for path in ("workflow/search", f"issue/{cloud_key}/changelog"):
+            assert SESSION.get(f"{cloud.url}/rest/api/2/{path}", headers=token, timeout=5).status_code == 200
+
+
+def test_a_search_may_cut_a_changelog_short_and_says_so_in_its_total(dc) -> None:
+    key = create(dc)
+    bob = JiraUser(dc, "bob")
+    bob.update(key, summary="First rename")
+    bob.update(key, summary="Second rename")
+    dc.cut_search_changelogs(1)
+    [issue] = get(dc, "search", jql="project = INC", expand="changelog", fields="summary").json()["issues"]
+    assert (len(issue["changelog"]["histories"]), issue["changelog"]["total"]) == (1, 2)
+    dc.cut_search_changelogs(None)
+    [issue] = get(dc, "search", jql="project = INC", expand="changelog", fields="summary").json()["issues"]
+    assert len(issue["changelog"]["histories"]) == 2
 
 
 def test_changelog_items_name_custom_fields_by_display_name_and_ui_text_gets_crlf(dc) -> None:

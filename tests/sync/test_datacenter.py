@@ -171,3 +171,32 @@ def test_assignees_with_old_style_user_keys_become_commander(dc) -> None:
     assert harness.incident(incident.id).commander_id == "U0MARY"
     [history] = harness.jira.issue(ticket.key)["changelog"][-1:]
     assert history["items"][0]["to"] == "mary smith", "the changelog carries the key"
+
+
+CLOUD_ONLY = ("/rest/api/2/workflowscheme/", "/rest/api/2/workflow/", "/rest/api/2/search/jql")
+
+
+def test_status_pushes_and_a_cut_changelog_use_no_cloud_only_endpoint(dc) -> None:
+    harness, _url = dc
+    harness.jira.set_webhook(None, None)  # every webhook missed: the reconciler reads the changelogs
+    incident, ticket = declared(harness, priority=3, webhooks=False)
+    harness.update(incident, status="MITIGATED")
+    harness.drain()
+    assert harness.jira.issue(ticket.key)["status"] == "Reporter validation", "hop by hop"
+    carol = harness.jira_user("carol")
+    carol.update(ticket.key, customfield_11064={"value": "1"})
+    carol.update(ticket.key, summary="Checkout down for every seller")
+    harness.jira.cut_search_changelogs(1)
+    reconciler_of(harness).run()
+    harness.drain()
+    now = harness.incident(incident.id)
+    assert (now.priority, now.title) == (1, "Checkout down for every seller")
+    [whole] = [
+        r
+        for r in harness.jira.requests_to("GET", f"/rest/api/2/issue/{ticket.key}")
+        if r["query"].get("expand")
+    ]
+    assert whole["query"]["expand"] == "changelog", "the cut changelog is read with the issue"
+    asked = [r["path"] for r in harness.jira.requests]
+    assert not [p for p in asked if p.startswith(CLOUD_ONLY) or p.endswith("/changelog")], asked
+    assert not [r for r in harness.jira.requests if r["status"] == 404]
