@@ -274,8 +274,15 @@ class JiraEmulator:
         `accept_credentials` or `clear_faults`). Anonymous `serverInfo` still answers."""
         self.faults.refuse_credentials(account_id or self.bot_account_id, seconds)
 
+    def demand_captcha(self, seconds: float | None = None, account_id: str | None = None) -> None:
+        """Answer 403 (`X-Seraph-LoginReason: AUTHENTICATION_DENIED`, `X-Authentication-Denied-Reason:
+        CAPTCHA_CHALLENGE`) to every password login of the account (default: the bot's), as Jira Data
+        Center does after repeated failed logins until someone answers a CAPTCHA in a browser, for
+        `seconds` (None: until `accept_credentials` or `clear_faults`)."""
+        self.faults.demand_captcha(account_id or self.bot_account_id, seconds)
+
     def accept_credentials(self, account_id: str | None = None) -> None:
-        """End `refuse_credentials` for the account (default: the bot's) now."""
+        """End `refuse_credentials` and `demand_captcha` for the account (default: the bot's) now."""
         self.faults.accept_credentials(account_id or self.bot_account_id)
 
     def refuse_connections(self, seconds: float | None = 5.0) -> None:

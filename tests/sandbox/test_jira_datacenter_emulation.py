@@ -175,3 +175,15 @@ def test_the_library_searches_data_center_through_search_and_cloud_is_unchanged(
     with JiraEmulator(projects=("INC",)) as cloud:
         info = SESSION.get(f"{cloud.url}/rest/api/2/serverInfo", timeout=5).json()
         assert info["deploymentType"] == "Cloud"
+
+
+def test_a_captcha_demand_refuses_password_logins_with_seraphs_headers(dc) -> None:
+    dc.demand_captcha()
+    password = {"Authorization": "Basic " + base64.b64encode(b"bot@example.com:jira-sandbox-token").decode()}
+    answer = SESSION.get(f"{dc.url}/rest/api/2/myself", headers=password, timeout=5)
+    assert answer.status_code == 403
+    assert answer.headers["X-Seraph-LoginReason"] == "AUTHENTICATION_DENIED"
+    assert answer.headers["X-Authentication-Denied-Reason"].startswith("CAPTCHA_CHALLENGE")
+    assert get(dc, "myself").status_code == 200, "a PAT is no password login"
+    dc.accept_credentials()
+    assert SESSION.get(f"{dc.url}/rest/api/2/myself", headers=password, timeout=5).status_code == 200

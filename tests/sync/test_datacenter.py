@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.rig import JIRA_BOT, person
+from sandbox.rig import JIRA_BOT, JIRA_TOKEN, person
+from sync.jira_client import CredentialsRefused
 from tests.sync.conftest import Harness, build_harness, running_emulators, serving
 from tests.sync.webhook_support import declared, jira_lines, reconciler_of, settle
 
@@ -200,3 +201,37 @@ def test_status_pushes_and_a_cut_changelog_use_no_cloud_only_endpoint(dc) -> Non
     asked = [r["path"] for r in harness.jira.requests]
     assert not [p for p in asked if p.startswith(CLOUD_ONLY) or p.endswith("/changelog")], asked
     assert not [r for r in harness.jira.requests if r["status"] == 404]
+
+
+def test_a_login_held_for_a_captcha_is_waited_out_like_refused_credentials(database_url: str) -> None:
+    """With a user and password, Data Center answers 403 to every login after repeated failures until
+    someone answers a CAPTCHA: the gateway reports refused credentials, so the Jira lane waits."""
+    with (
+        running_emulators(deployment="datacenter") as emulators,
+        build_harness(
+            database_url,
+            emulators,
+            jira_api_token=None,
+            jira_password=JIRA_TOKEN,
+            jira_credentials_check_seconds=0.2,
+        ) as harness,
+    ):
+        incident = harness.declare(2)
+        harness.drain()
+        key = harness.ticket(incident).key
+        harness.jira.demand_captcha()
+        jira = harness.runtime.jira
+        assert jira is not None
+        with pytest.raises(CredentialsRefused, match="HTTP 403, CAPTCHA_CHALLENGE") as refused:
+            jira.rest("GET", "myself")
+        assert refused.value.retry_after == 0.2
+        harness.update(incident, title="Renamed while Jira wants a CAPTCHA")
+        harness.drain()
+        texts = [m["text"] for m in harness.slack.messages(harness.announcements)]
+        assert sum("Jira refused the bot's credentials (HTTP 403, CAPTCHA_CHALLENGE" in t for t in texts) == 1
+        assert not harness.jobs(state="failed"), "the change waits, it is not dropped"
+        harness.jira.accept_credentials()
+        [check] = [task for task in harness.runtime.periodic if task.name == "jira-credentials"]
+        check.run()
+        harness.drain_all()
+        assert harness.jira.issue(key)["fields"]["summary"] == "Renamed while Jira wants a CAPTCHA"
