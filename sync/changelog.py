@@ -64,7 +64,10 @@ logger = logging.getLogger(__name__)
 
 _NUMERIC_ID = re.compile(r"[0-9]{1,18}")
 _ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}-[0-9]{1,18}")
-_ACCOUNT = re.compile(r"[A-Za-z0-9:_.@-]{1,128}")
+#: a person's id: an accountId, or a Data Center user key or name (older keys are the lower-cased name,
+#: and directory names may hold spaces, apostrophes or `+`): any text but control characters (and lone
+#: surrogates, which no database or URL takes)
+_ACCOUNT = re.compile(r"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,255}")
 
 
 @dataclass
@@ -469,7 +472,7 @@ def _clean(value: Any) -> str | None:
 
 
 def _account(value: Any) -> str | None:
-    return value if isinstance(value, str) and _ACCOUNT.fullmatch(value) else None
+    return value if isinstance(value, str) and value.strip() and _ACCOUNT.fullmatch(value) else None
 
 
 def _who(author: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -20,6 +21,9 @@ from sync.outbox import post_later
 from sync.slack_api import slack_call
 from views import messages
 
+if TYPE_CHECKING:
+    from sync.jira_client import JiraGateway
+
 logger = logging.getLogger(__name__)
 NEGATIVE_TTL = timedelta(days=1)
 #: how long "told once" lasts for a commander the bot cannot find in Jira (longer than any incident)
@@ -29,7 +33,8 @@ UNMATCHED_TOLD_TTL = timedelta(days=90)
 class Directory:
     def __init__(self, ctx: SyncContext) -> None:
         self.ctx = ctx
-        self._unknown: dict[str, float] = {}  # Jira accounts with no visible e-mail, until when
+        #: Jira's answer about an account (a Data Center changelog's user key), by the id asked, until when
+        self._looked_up: dict[str, tuple[float, dict[str, Any]]] = {}
         self._slack_of = dict(ctx.settings.jira_user_map)  # JIRA_USER_MAP: Jira account → Slack user
         self._jira_of = {slack: account for account, slack in reversed(self._slack_of.items())}
 
@@ -59,20 +64,20 @@ class Directory:
             return account
 
     def slack_user(self, account_id: str) -> str | None:
-        """The Slack user behind a Jira account: from JIRA_USER_MAP, else via the account's e-mail."""
-        if mapped := self._slack_of.get(account_id):
-            return mapped
-        with self.ctx.session() as session:
-            known = session.exec(select(User).where(User.jira_account_id == account_id)).first()
-            if known is not None:
-                return known.slack_id
-        if self.ctx.jira is None or self._unknown.get(account_id, 0.0) > time.monotonic():
+        """The Slack user behind a Jira account: from JIRA_USER_MAP or a `User` row, else via the account's
+        e-mail. A Data Center changelog gives a user key while the map and the rows hold the name, so
+        both are tried, by the id given and by the account Jira resolves it to."""
+        if (known := self._known(account_id)) is not None:
+            return known
+        jira = self.ctx.jira
+        if jira is None:
             return None
-        account = self.ctx.jira.user(account_id)  # {} for an account Jira will not show us
+        account = self._jira_user(jira, account_id)  # {} for an account Jira will not show us
+        resolved = jira.account_of(account) or account_id  # a Data Center key: its name
+        if resolved != account_id and (known := self._known(resolved)) is not None:
+            return known
         email = account.get("emailAddress")
-        account_id = self.ctx.jira.account_of(account) or account_id  # a Data Center key: its name
         if not email:
-            self._unknown[account_id] = time.monotonic() + NEGATIVE_TTL.total_seconds()
             return None
         with slack_call("users.lookupByEmail", tolerate={"users_not_found"}) as outcome:
             found = self.ctx.slack.users_lookupByEmail(email=email)["user"]
@@ -80,11 +85,29 @@ class Directory:
             return None
         with self.ctx.session() as session:
             user = session.get(User, found["id"]) or User(slack_id=found["id"])
-            user.email, user.jira_account_id, user.jira_checked_at = email, account_id, utcnow()
+            user.email, user.jira_account_id, user.jira_checked_at = email, resolved, utcnow()
             user.name = found.get("name")
             session.add(user)
             session.commit()
         return found["id"]
+
+    def _known(self, account_id: str) -> str | None:
+        """The Slack user JIRA_USER_MAP or a `User` row gives this Jira account, without asking anyone."""
+        if mapped := self._slack_of.get(account_id):
+            return mapped
+        with self.ctx.session() as session:
+            known = session.exec(select(User).where(User.jira_account_id == account_id)).first()
+            return known.slack_id if known is not None else None
+
+    def _jira_user(self, jira: JiraGateway, account_id: str) -> dict[str, Any]:
+        """Jira's answer about an account, kept a day by the id asked: people change assignees often,
+        their e-mail and name seldom."""
+        kept = self._looked_up.get(account_id)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+        account = jira.user(account_id)
+        self._looked_up[account_id] = (time.monotonic() + NEGATIVE_TTL.total_seconds(), account)
+        return account
 
     def report_unmatched(self, incident: Incident, slack_id: str, key: str) -> None:
         """Tell the incident channel that a person has no Jira account the bot can find: once per

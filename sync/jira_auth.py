@@ -32,12 +32,14 @@ class CredentialsWatch:
         self.ctx = ctx
         self.jira = ctx.jira
 
-    def refused(self, what: str) -> None:
-        """On every 401 (the gateway calls this): pause the Jira lane and tell the announcements, once."""
+    def refused(self, what: str, refusal: str) -> None:
+        """On every refused login (the gateway calls this with how Jira refused, e.g. `HTTP 401`): pause
+        the Jira lane and tell the announcements, once."""
         with self.ctx.session() as session:
             if not lanes.pause(session, Lane.JIRA):
                 return
-            text = messages.jira_credentials_refused(what, self.ctx.settings.jira_credentials_check_seconds)
+            wait = self.ctx.settings.jira_credentials_check_seconds
+            text = messages.jira_credentials_refused(what, refusal, wait)
             self._announce(session, text)
             try:
                 session.commit()
@@ -45,8 +47,9 @@ class CredentialsWatch:
                 return
         JIRA_CREDENTIALS_REFUSED.set(1)
         logger.error(
-            "Jira refused the bot's credentials (HTTP 401 on %s): the Jira lane waits until they work "
+            "Jira refused the bot's credentials (%s on %s): the Jira lane waits until they work "
             "again; renew JIRA_API_TOKEN / JIRA_PAT",
+            refusal,
             what,
         )
 

@@ -4,13 +4,16 @@ The client is built lazily (the library calls `serverInfo` on construction, and 
 not stop the bot from starting) with `max_retries=0` (the library would sleep on a 429 in the worker)
 and a timeout: retrying is the job queue's work, where it is durable and honours Retry-After. Every
 failure comes out as `RetryLater` (503, 5xx, connection errors, timeouts), `RateLimited` (a 429 with
-Retry-After), `CredentialsRefused` (401) or `PermanentFailure` (any other 4xx), with no secret in the
-text. Every request takes its turn in the budget all replicas share (`JIRA_MAX_REQUESTS_PER_SECOND`).
+Retry-After), `CredentialsRefused` (401, or a 403 refusing the login itself) or `PermanentFailure` (any
+other 4xx), with no secret in the text. Every request takes its turn in the budget all replicas share
+(`JIRA_MAX_REQUESTS_PER_SECOND`).
 
 Jira Cloud and Jira Server/Data Center differ here and nowhere else (`serverInfo.deploymentType`, read
 by the library on connecting): a person is an `accountId` on Cloud and a `name` on Data Center (whose
 user key, in changelogs, is looked up too); search is Cloud's `search/jql` with `nextPageToken`, or
-Data Center's `search` with `startAt`/`total`, whose position is handed out as the page token.
+Data Center's `search` with `startAt`/`total`, whose position is handed out as the page token. The
+workflow API and the changelog endpoint are Cloud's: on Data Center a status is reached along the
+issue's own transitions, and a long changelog is read with the issue (`expand=changelog`).
 """
 
 from __future__ import annotations
@@ -58,9 +61,14 @@ class Unanswered(RetryLater):
 
 
 class CredentialsRefused(Throttled):
-    """Jira answered 401: the token expired or was revoked. Every call fails alike until someone renews
-    it, so this is waited out (the Jira lane pauses, see `sync/jira_auth.py`), never a reason to drop
-    changes or spend their attempts."""
+    """Jira answered 401 (the token expired or was revoked), or 403 refusing the login itself (Data
+    Center, after repeated failed logins, wants a CAPTCHA answered first). Every call fails alike until
+    someone acts, so this is waited out (the Jira lane pauses, see `sync/jira_auth.py`), never a reason
+    to drop changes or spend their attempts. `refusal` says how Jira refused (`HTTP 401`, …)."""
+
+    def __init__(self, message: str, *, retry_after: float, refusal: str) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.refusal = refusal
 
 
 class JiraGateway:
@@ -72,8 +80,8 @@ class JiraGateway:
         self.settings = settings
         self.url = settings.jira_url
         self.budget = budget
-        #: told of every 401 with what was refused (the composition root sets it)
-        self.on_credentials_refused: Callable[[str], None] | None = None
+        #: told of every refused login with what was refused and how (the composition root sets it)
+        self.on_credentials_refused: Callable[[str, str], None] | None = None
         self._client: JIRA | None = None
         self._lock = threading.Lock()
         self._workflows: dict[tuple[str, str], tuple[float, list[Transition] | None]] = {}
@@ -116,9 +124,9 @@ class JiraGateway:
             if self.budget is not None and exc.reason != PER_ISSUE_WRITE:
                 self.budget.hold(exc.retry_after or 0.0)
             raise
-        except CredentialsRefused:
+        except CredentialsRefused as exc:
             if self.on_credentials_refused is not None:
-                self.on_credentials_refused(_ISSUE_KEY.sub("{key}", what))
+                self.on_credentials_refused(_ISSUE_KEY.sub("{key}", what), exc.refusal)
             raise
 
     @property
@@ -230,6 +238,22 @@ class JiraGateway:
     def issue(self, key: str, *, fields: str = "*all", expand: str | None = None) -> dict[str, Any]:
         params = {"fields": fields, **({"expand": expand} if expand else {})}
         return self.rest("GET", f"issue/{key}", params=params)
+
+    def changelog(self, key: str, total: int) -> list[dict[str, Any]]:
+        """Every history of the issue (`total`, as a search said), oldest first: Cloud's changelog
+        endpoint page by page; Data Center has none, but gives the issue with its whole changelog."""
+        if not self.cloud:
+            found = self.issue(key, fields="", expand="changelog") or {}
+            return [h for h in (found.get("changelog") or {}).get("histories") or [] if isinstance(h, dict)]
+        histories: list[dict[str, Any]] = []
+        while len(histories) < total:
+            params = {"startAt": len(histories), "maxResults": 100}
+            page = self.rest("GET", f"issue/{key}/changelog", params=params) or {}
+            values = [h for h in page.get("values") or [] if isinstance(h, dict)]
+            if not values:
+                break
+            histories += values
+        return histories
 
     def update_fields(self, key: str, fields: dict[str, Any]) -> None:
         self.rest("PUT", f"issue/{key}", body={"fields": fields})
@@ -344,7 +368,10 @@ class JiraGateway:
 
     def workflow_transitions(self, project: str, issue_type: str) -> list[Transition] | None:
         """The transitions of the workflow this project uses for this issue type, or None when Jira
-        will not show it (the workflow API is for administrators). Either answer is kept 10 minutes."""
+        will not show it (the workflow API is for administrators, and Cloud's only: Data Center's REST
+        v2 has no workflow search). Either answer is kept 10 minutes."""
+        if not self.cloud:
+            return None
         cache_key = (project, issue_type)
         cached = self._workflows.get(cache_key)
         if cached and cached[0] > time.monotonic():
@@ -387,11 +414,15 @@ def translate_errors(what: str, *, credentials_wait: float = 60.0) -> Iterator[N
     except JIRAError as exc:
         status = exc.status_code or 0
         detail = f"Jira {what} failed: HTTP {status} {_brief(exc.text)}"
-        if status == 401:
+        denied = _login_denied(exc.response) if status == 403 else None
+        if status == 401 or denied:
+            refusal = f"HTTP {status}" + (f", {denied}" if denied else "")
             SYNC_RESULTS.labels(target="jira", kind=kind, outcome="unauthorized").inc()
             raise CredentialsRefused(
-                f"Jira refused the bot's credentials (HTTP 401 on {what}): renew JIRA_API_TOKEN / JIRA_PAT",
+                f"Jira refused the bot's credentials ({refusal} on {what}): renew JIRA_API_TOKEN / JIRA_PAT"
+                + (" (or, for a CAPTCHA, log in once in a browser)" if denied else ""),
                 retry_after=credentials_wait,
+                refusal=refusal,
             ) from None
         retry_after = _retry_after(exc.response)
         if status == 429 and retry_after is not None:
@@ -415,6 +446,17 @@ def translate_errors(what: str, *, credentials_wait: float = 60.0) -> Iterator[N
 
 def _header(response: requests.Response | None, name: str) -> str | None:
     return response.headers.get(name) if response is not None else None
+
+
+def _login_denied(response: requests.Response | None) -> str | None:
+    """Why Jira Server/Data Center refused the login on a 403 (e.g. `CAPTCHA_CHALLENGE` after repeated
+    failures), from its Seraph headers; None when the 403 is an ordinary permission refusal."""
+    reason = _header(response, "X-Authentication-Denied-Reason")
+    if reason:
+        return reason.split(";")[0].strip()[:100] or "authentication denied"
+    if (_header(response, "X-Seraph-LoginReason") or "").upper().startswith("AUTHENTICATION_DENIED"):
+        return "authentication denied"
+    return None
 
 
 def _retry_after(response: requests.Response | None) -> float | None:

@@ -207,24 +207,14 @@ class Reconciler:
             report.changes += self.comments.replay(issue, ticket.id, since=window)
 
     def _histories(self, issue: dict[str, Any]) -> list[dict[str, Any]]:
-        """The issue's changelog; read in full from the changelog endpoint when the search cut it short
-        (which histories a cut-short expand holds is not something to rely on)."""
+        """The issue's changelog; read in full from Jira when the search cut it short (which histories
+        a cut-short expand holds is not something to rely on)."""
         changelog = issue.get("changelog") or {}
         histories = [h for h in changelog.get("histories") or [] if isinstance(h, dict)]
         total = changelog.get("total", len(histories))
         if not isinstance(total, int) or total <= len(histories):
             return histories
-        histories, start = [], 0
-        while start < total:
-            page = self.jira.rest(
-                "GET", f"issue/{issue['key']}/changelog", params={"startAt": start, "maxResults": 100}
-            )
-            values = [h for h in (page or {}).get("values") or [] if isinstance(h, dict)]
-            if not values:
-                break
-            histories += values
-            start += len(values)
-        return histories
+        return self.jira.changelog(issue["key"], total)
 
     def _checkpoint(self) -> datetime:
         with self.ctx.session() as session:

@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 HANDLED_EVENTS = ("jira:issue_updated",)  # a tuple: `in` must not hash whatever JSON gives
 _TOKEN = re.compile(r"[!-~]+")  # printable ASCII, no spaces
+_COMMENT_LINK = re.compile(r"/issue/([0-9]{1,18})/comment/")  # a comment's `self`: …/issue/{id}/comment/{id}
 
 
 def _answer(status: int, outcome: str, detail: str) -> JSONResponse:
@@ -153,10 +154,9 @@ class WebhookIntake:
         comment = written is not None and not self.own_comment(written)
         if not changelog and not comment:
             return _answer(200, "ignored", "not an issue update with a changelog, nor a comment")
-        issue = as_dict(payload.get("issue"))
-        ticket = self.links.lookup(_text(issue.get("id")), _text(issue.get("key")))
+        ref = _issue_ref(payload)
+        ticket = self.links.lookup(*ref)
         if ticket is None:
-            ref = (_text(issue.get("id")), _text(issue.get("key")))
             if changelog and not self.not_followups.known(ref):
                 if refresh_followup(self.ctx, *ref):
                     return _answer(202, "accepted", "follow-up to refresh")
@@ -230,6 +230,18 @@ def _changelog(payload: dict[str, Any]) -> dict[str, Any]:
     if changelog_key(changelog.get("id")) is None or not isinstance(changelog.get("items"), list):
         return {}
     return changelog
+
+
+def _issue_ref(payload: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The (id, key) of the issue a delivery is about: from its `issue`, else from the comment's `self`
+    link (Data Center may send a comment event with no `issue` at all)."""
+    issue = as_dict(payload.get("issue"))
+    ref = (_text(issue.get("id")), _text(issue.get("key")))
+    if ref != (None, None):
+        return ref
+    link = as_dict(payload.get("comment")).get("self")
+    found = _COMMENT_LINK.search(link) if isinstance(link, str) else None
+    return (found.group(1) if found else None), None
 
 
 def _identifier(header: str | None, body: bytes) -> str:

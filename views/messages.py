@@ -186,10 +186,10 @@ def jira_assignee_unmatched(key: str, old: str | None, new: str | None, who: str
     )
 
 
-def jira_credentials_refused(what: str, check_seconds: float) -> str:
-    """For the announcements channel, once, when Jira starts answering 401."""
+def jira_credentials_refused(what: str, refusal: str, check_seconds: float) -> str:
+    """For the announcements channel, once, when Jira starts refusing the login (`refusal`: how)."""
     return (
-        f":rotating_light: Jira refused the bot's credentials (HTTP 401 on {escape(what)}): renew "
+        f":rotating_light: Jira refused the bot's credentials ({escape(refusal)} on {escape(what)}): renew "
         "JIRA_API_TOKEN / JIRA_PAT. Changes for Jira stay queued, in order, and are sent once Jira accepts "
         f"the credentials again (checked every {check_seconds:g} s)."
     )

@@ -39,9 +39,11 @@ class JiraEmulator:
     Data Center differs as the real one does: `serverInfo.deploymentType` is `DataCenter`; people have a
     `name` (the emulator's account id) and a `key`, never an `accountId` (a person in a request body,
     assignee or user field, is `{"name": …}`; user search by `username`, `user?key=`/`username=`);
-    search is `search` (startAt/total) only; changelog items carry no `fieldId` (a custom field is named
-    by its display name) and a user item's `to` is the user key; text a person edits (`JiraUser.update`)
-    gets CRLF line endings. A PAT (`pat=`) is accepted as bearer auth on both."""
+    search is `search` (startAt/total) only, and the Cloud-only `search/jql`, `workflow/search`,
+    `workflowscheme/project` and `issue/{key}/changelog` answer 404; changelog items carry no `fieldId`
+    (a custom field is named by its display name) and a user item's `to` is the user key; text a person
+    edits (`JiraUser.update`) gets CRLF line endings; `comment_*` webhooks carry no `issue` (only the
+    comment, whose `self` holds the issue id). A PAT (`pat=`) is accepted as bearer auth on both."""
 
     def __init__(
         self,
@@ -118,9 +120,12 @@ class JiraEmulator:
         return self._listener.port
 
     # site configuration -------------------------------------------------------------------------
-    def add_user(self, account_id: str, email: str, display_name: str) -> dict[str, Any]:
-        """Add a person; they can log in with `email` and token `<account_id>-token`."""
-        return self.state.add_user(account_id, email, display_name)
+    def add_user(
+        self, account_id: str, email: str, display_name: str, *, key: str | None = None
+    ) -> dict[str, Any]:
+        """Add a person; they can log in with `email` and token `<account_id>-token`. On Data Center
+        `key` is their user key (older sites made it the lower-cased name; default `JIRAUSER…`)."""
+        return self.state.add_user(account_id, email, display_name, key=key)
 
     def add_project(self, key: str, name: str | None = None, *, service_desk: bool = False) -> dict[str, str]:
         """Add a project (issue keys `KEY-1`, `KEY-2`, ...); `service_desk`: a Jira Service Management
@@ -160,6 +165,12 @@ class JiraEmulator:
     def hide_workflow_api(self, hidden: bool = True) -> None:
         """Answer `workflow/search` with 403, as Jira does for an account that is not an administrator."""
         self.state.workflow_api_visible = not hidden
+
+    def cut_search_changelogs(self, limit: int | None) -> None:
+        """Show at most `limit` histories (None: all) in a search's changelog expand, `total` still
+        counting them all, as Jira may cut a long changelog there (the rest is to be read elsewhere)."""
+        with self.state.lock:
+            self.state.search_changelog_limit = limit
 
     def refuse_reporter(self, refused: bool = True) -> None:
         """Answer a create that sets `reporter` with 400, as a site without Modify Reporter does."""
@@ -263,8 +274,15 @@ class JiraEmulator:
         `accept_credentials` or `clear_faults`). Anonymous `serverInfo` still answers."""
         self.faults.refuse_credentials(account_id or self.bot_account_id, seconds)
 
+    def demand_captcha(self, seconds: float | None = None, account_id: str | None = None) -> None:
+        """Answer 403 (`X-Seraph-LoginReason: AUTHENTICATION_DENIED`, `X-Authentication-Denied-Reason:
+        CAPTCHA_CHALLENGE`) to every password login of the account (default: the bot's), as Jira Data
+        Center does after repeated failed logins until someone answers a CAPTCHA in a browser, for
+        `seconds` (None: until `accept_credentials` or `clear_faults`)."""
+        self.faults.demand_captcha(account_id or self.bot_account_id, seconds)
+
     def accept_credentials(self, account_id: str | None = None) -> None:
-        """End `refuse_credentials` for the account (default: the bot's) now."""
+        """End `refuse_credentials` and `demand_captcha` for the account (default: the bot's) now."""
         self.faults.accept_credentials(account_id or self.bot_account_id)
 
     def refuse_connections(self, seconds: float | None = 5.0) -> None:
@@ -353,13 +371,14 @@ class JiraEmulator:
             return
         comment = comment_json(change.comment) if change.comment is not None else None
         if change.webhook_event.startswith("comment_"):
-            issue = issue_json(self.state, change.record, wanted=set(COMMENT_EVENT_FIELDS))
             body = {
                 "timestamp": int(self.state.clock().timestamp() * 1000),
                 "webhookEvent": change.webhook_event,
                 "comment": comment,
-                "issue": {k: issue[k] for k in ("id", "self", "key", "fields")},
             }
+            if not self.state.datacenter:  # Data Center names the issue only in the comment's `self`
+                issue = issue_json(self.state, change.record, wanted=set(COMMENT_EVENT_FIELDS))
+                body["issue"] = {k: issue[k] for k in ("id", "self", "key", "fields")}
             self._sender.submit(json.dumps(body).encode())
             return
         payload: dict[str, Any] = {

@@ -1,4 +1,5 @@
-"""Timed fault injection for the REST side: forced error statuses, added latency, refused credentials.
+"""Timed fault injection for the REST side: forced error statuses, added latency, refused credentials
+(a 401, or on Data Center a login refused until a CAPTCHA is answered).
 
 Tests use these to prove the bot keeps changes and retries (honouring `Retry-After`) while Jira is
 down or slow. Refused connections need the listening socket and live in the emulator itself.
@@ -28,6 +29,7 @@ class Faults:
         self._failure: Failure | None = None
         self._latency: tuple[float, float | None] | None = None
         self._refused: dict[str, float | None] = {}  # account id -> until (None: until cleared)
+        self._captcha: dict[str, float | None] = {}  # account id -> until: its password logins get a 403
 
     @staticmethod
     def _deadline(seconds: float | None) -> float | None:
@@ -52,9 +54,22 @@ class Faults:
         with self._lock:
             self._refused[account_id] = self._deadline(seconds)
 
+    def demand_captcha(self, account_id: str, seconds: float | None) -> None:
+        """Refuse the account's password logins as after repeated failures, for `seconds`."""
+        with self._lock:
+            self._captcha[account_id] = self._deadline(seconds)
+
     def accept_credentials(self, account_id: str) -> None:
         with self._lock:
             self._refused.pop(account_id, None)
+            self._captcha.pop(account_id, None)
+
+    def captcha_demanded(self, account_id: str) -> bool:
+        """Whether the account's password logins are refused (a CAPTCHA to answer first) right now."""
+        with self._lock:
+            if account_id in self._captcha and not self._alive(self._captcha[account_id]):
+                del self._captcha[account_id]
+            return account_id in self._captcha
 
     def credentials_refused(self, account_id: str) -> bool:
         """Whether the account's credentials are refused right now."""
@@ -69,6 +84,7 @@ class Faults:
             self._failure = None
             self._latency = None
             self._refused.clear()
+            self._captcha.clear()
 
     def failure(self) -> Failure | None:
         """The failure to answer with right now, if any."""

@@ -75,6 +75,21 @@ class Api:
         account = self._account(header)
         return None if account is None or self.faults.credentials_refused(account) else account
 
+    def _captcha_demanded(self, header: str | None) -> bool:
+        """Whether this is a password (Basic) login Jira refuses until a CAPTCHA is answered."""
+        if not header or not header.lower().startswith("basic "):
+            return False
+        account = self._account(header)
+        return account is not None and self.faults.captcha_demanded(account)
+
+    def _captcha_challenge(self) -> Response:
+        """Data Center's answer to such a login, on any resource: 403 with the reason in Seraph's headers."""
+        headers = {
+            "X-Seraph-LoginReason": "AUTHENTICATION_DENIED",
+            "X-Authentication-Denied-Reason": f"CAPTCHA_CHALLENGE; login-url={self.state.base_url}/login.jsp",
+        }
+        return Response(403, None, headers)
+
     def _account(self, header: str | None) -> str | None:
         if not header:
             return None
@@ -104,7 +119,10 @@ class Api:
             "status": None,
         }
         self.log(entry)
-        response = self._answer(method, parts.path, query, raw_body, entry)
+        if self._captcha_demanded(headers.get("authorization")):
+            response = self._captcha_challenge()
+        else:
+            response = self._answer(method, parts.path, query, raw_body, entry)
         entry["status"] = response.status
         return response
 

@@ -112,6 +112,12 @@ class Routes:
                     return handler(request, *m.groups())
         return None
 
+    def _no_resource(self, request: Request) -> Result:
+        """A Cloud-only resource asked of Data Center: its REST layer knows no such path, and answers
+        as it does for any unknown one (not Jira's usual error body)."""
+        uri = f"{self.state.base_url}/rest/api/{request.version}/{request.path}"
+        return 404, {"message": f"null for uri: {uri}", "status-code": 404}
+
     # site --------------------------------------------------------------------------------------
     def server_info(self, request: Request) -> Result:
         base = self.state.base_url
@@ -240,6 +246,8 @@ class Routes:
         return 204, None
 
     def changelog(self, request: Request, key: str) -> Result:
+        if self.state.datacenter:
+            return self._no_resource(request)
         histories = self._record(key)["changelog"]
         start, size = request.int_arg("startAt", 0), request.int_arg("maxResults", 100)
         page = histories[start : start + size]
@@ -380,14 +388,16 @@ class Routes:
 
     # search and workflows ----------------------------------------------------------------------
     def search_jql(self, request: Request) -> Result:
-        if self.state.datacenter:
-            raise JiraEmulatorError(404, ["search/jql is Jira Cloud's: Data Center has `search` only"])
+        if self.state.datacenter:  # Data Center has `search` only
+            return self._no_resource(request)
         return 200, search_jql(self.state, request.method, request.query, request.body, request.account)
 
     def search_legacy(self, request: Request) -> Result:
         return 200, search_legacy(self.state, request.method, request.query, request.body, request.account)
 
     def workflow_search(self, request: Request) -> Result:
+        if self.state.datacenter:
+            return self._no_resource(request)
         if not self.state.workflow_api_visible:
             raise JiraEmulatorError(403, ["You do not have permission to view workflows."])
         names = {n.lower() for n in split_list(request.query.get("workflowName"))}
@@ -405,6 +415,8 @@ class Routes:
         }
 
     def workflow_scheme(self, request: Request) -> Result:
+        if self.state.datacenter:
+            return self._no_resource(request)
         project_ids = split_list(request.query.get("projectId"))
         if not project_ids:
             raise JiraEmulatorError(400, ["'projectId' is required"])

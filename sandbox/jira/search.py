@@ -90,7 +90,12 @@ def _render(
         return [{"id": r["id"]} for r in records]
     wanted = select_fields(state, split_list(params.get("fields"))) if params.get("fields") else None
     expand = {e.lower() for e in split_list(params.get("expand"))}
-    return [issue_json(state, r, wanted, expand) for r in records]
+    issues = [issue_json(state, r, wanted, expand) for r in records]
+    limit = state.search_changelog_limit
+    for issue in issues if limit is not None and "changelog" in expand else ():
+        issue["changelog"]["histories"] = issue["changelog"]["histories"][:limit]
+        issue["changelog"]["maxResults"] = limit
+    return issues
 
 
 def search_jql(

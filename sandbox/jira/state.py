@@ -57,6 +57,7 @@ class JiraState:
         self.moved_keys: dict[str, str] = {}  # an old key → the key its issue has now
         self.statuses = StatusCatalog()
         self.workflow_api_visible = True  # real sites show workflows to administrators only
+        self.search_changelog_limit: int | None = None  # histories a search's changelog expand shows
         self.priorities: list[tuple[str, str]] = list(PRIORITIES)  # the site's priority scheme
         self.off_create_screen: set[str] = set()  # fields the create screen does not show
         self.reporter_settable = True  # needs the Modify Reporter permission and the field on the screen
@@ -96,16 +97,23 @@ class JiraState:
 
     # users and projects -------------------------------------------------------------------------
     def add_user(
-        self, account_id: str, email: str, display_name: str, token: str | None = None
+        self,
+        account_id: str,
+        email: str,
+        display_name: str,
+        token: str | None = None,
+        *,
+        key: str | None = None,
     ) -> dict[str, Any]:
-        """Register a person; they authenticate with `email` and `token` (default `<account_id>-token`)."""
+        """Register a person; they authenticate with `email` and `token` (default `<account_id>-token`).
+        Their Data Center user key is `key`, by default one of the `JIRAUSER…` keys newer sites give."""
         with self.lock:
             self.users[account_id] = {
                 "accountId": account_id,
                 "emailAddress": email,
                 "displayName": display_name,
                 "token": token or f"{account_id}-token",
-                "key": f"JIRAUSER{10000 + len(self.users)}",  # Data Center's stable user key
+                "key": key or f"JIRAUSER{10000 + len(self.users)}",  # Data Center's stable user key
             }
             return self.user_ref(account_id) or {}
 

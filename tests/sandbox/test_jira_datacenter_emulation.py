@@ -4,6 +4,7 @@ key, `search` with startAt paging, changelog items without `fieldId`, CRLF in te
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import pytest
@@ -110,6 +111,39 @@ def test_search_pages_on_start_at_and_search_jql_is_not_there(dc) -> None:
     assert get(dc, "search/jql", jql="project = INC").status_code == 404
 
 
+def test_cloud_only_resources_are_unknown_to_data_center(dc) -> None:
+    key = create(dc)
+    project_id = get(dc, "project/INC").json()["id"]
+    for path, params in (
+        ("workflowscheme/project", {"projectId": project_id}),
+        ("workflow/search", {"expand": "transitions"}),
+        (f"issue/{key}/changelog", {}),
+    ):
+        answer = get(dc, path, **params)
+        assert answer.status_code == 404
+        assert answer.json()["message"] == f"null for uri: {dc.url}/rest/api/2/{path}"
+    whole = get(dc, f"issue/{key}", expand="changelog", fields="").json()["changelog"]
+    assert whole["total"] == len(whole["histories"]) == len(dc.issue(key)["changelog"])
+    with JiraEmulator(projects=("INC",)) as cloud:
+        cloud_key = JiraUser(cloud, "acc-bot").create("INC", "Checkout returns 500")
+        token = {"Authorization": "Basic " + base64.b64encode(b"bot@example.com:jira-sandbox-token").decode()}
+        for path in ("workflow/search", f"issue/{cloud_key}/changelog"):
+            assert SESSION.get(f"{cloud.url}/rest/api/2/{path}", headers=token, timeout=5).status_code == 200
+
+
+def test_a_search_may_cut_a_changelog_short_and_says_so_in_its_total(dc) -> None:
+    key = create(dc)
+    bob = JiraUser(dc, "bob")
+    bob.update(key, summary="First rename")
+    bob.update(key, summary="Second rename")
+    dc.cut_search_changelogs(1)
+    [issue] = get(dc, "search", jql="project = INC", expand="changelog", fields="summary").json()["issues"]
+    assert (len(issue["changelog"]["histories"]), issue["changelog"]["total"]) == (1, 2)
+    dc.cut_search_changelogs(None)
+    [issue] = get(dc, "search", jql="project = INC", expand="changelog", fields="summary").json()["issues"]
+    assert len(issue["changelog"]["histories"]) == 2
+
+
 def test_changelog_items_name_custom_fields_by_display_name_and_ui_text_gets_crlf(dc) -> None:
     key = create(dc)
     bob = JiraUser(dc, "bob")
@@ -123,6 +157,17 @@ def test_changelog_items_name_custom_fields_by_display_name_and_ui_text_gets_crl
     assert history["author"] == {**history["author"], "name": "bob"} and "accountId" not in history["author"]
 
 
+def test_comment_events_carry_no_issue_only_the_comment_whose_link_names_it(dc) -> None:
+    key = create(dc)
+    dc.set_webhook("http://127.0.0.1:9/jira/webhook", "secret")
+    dc.hold_webhooks()
+    comment = JiraUser(dc, "bob").comment(key, "Rolled back the deploy")
+    created, twin = [held["body"] for held in dc.held_webhooks()]
+    assert set(created) == {"timestamp", "webhookEvent", "comment"}
+    assert created["comment"]["self"].endswith(f"/issue/{dc.issue(key)['id']}/comment/{comment['id']}")
+    assert twin["webhookEvent"] == "jira:issue_updated" and twin["issue"]["key"] == key
+
+
 def test_the_library_searches_data_center_through_search_and_cloud_is_unchanged(dc) -> None:
     key = create(dc)
     assert [i.key for i in client(dc).search_issues("project = INC")] == [key]
@@ -130,3 +175,15 @@ def test_the_library_searches_data_center_through_search_and_cloud_is_unchanged(
     with JiraEmulator(projects=("INC",)) as cloud:
         info = SESSION.get(f"{cloud.url}/rest/api/2/serverInfo", timeout=5).json()
         assert info["deploymentType"] == "Cloud"
+
+
+def test_a_captcha_demand_refuses_password_logins_with_seraphs_headers(dc) -> None:
+    dc.demand_captcha()
+    password = {"Authorization": "Basic " + base64.b64encode(b"bot@example.com:jira-sandbox-token").decode()}
+    answer = SESSION.get(f"{dc.url}/rest/api/2/myself", headers=password, timeout=5)
+    assert answer.status_code == 403
+    assert answer.headers["X-Seraph-LoginReason"] == "AUTHENTICATION_DENIED"
+    assert answer.headers["X-Authentication-Denied-Reason"].startswith("CAPTCHA_CHALLENGE")
+    assert get(dc, "myself").status_code == 200, "a PAT is no password login"
+    dc.accept_credentials()
+    assert SESSION.get(f"{dc.url}/rest/api/2/myself", headers=password, timeout=5).status_code == 200

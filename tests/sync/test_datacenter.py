@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.rig import JIRA_BOT, person
+from sandbox.rig import JIRA_BOT, JIRA_TOKEN, person
+from sync.jira_client import CredentialsRefused
 from tests.sync.conftest import Harness, build_harness, running_emulators, serving
 from tests.sync.webhook_support import declared, jira_lines, reconciler_of, settle
 
@@ -114,3 +115,123 @@ def test_a_refused_pat_is_told_once_the_lane_waits_and_resumes(database_url: str
         assert fields["summary"] == "Renamed while the PAT is refused"
         assert fields["customfield_11064"]["value"] == "1"
         assert not harness.jobs(state="failed")
+
+
+def test_an_assignee_mapped_by_name_becomes_commander_from_the_user_key(database_url: str) -> None:
+    """A Data Center changelog names the assignee by user key; JIRA_USER_MAP holds the name, and the
+    person's Jira e-mail is not their Slack one: the key is resolved once, then matched by name."""
+    with (
+        running_emulators(deployment="datacenter", pat=PAT) as emulators,
+        build_harness(
+            database_url,
+            emulators,
+            jira_pat=PAT,
+            jira_user=None,
+            jira_api_token=None,
+            jira_user_map={"erin.ops": "U0ERIN"},
+        ) as harness,
+        serving(harness),
+    ):
+        harness.slack.add_user("U0ERIN", name="erin", email="erin@example.com", real_name="Erin")
+        erin = harness.jira.add_user("erin.ops", "erin@contractors.example", "Erin (ops)")
+        incident, ticket = declared(harness, priority=2)
+        carol = harness.jira_user("carol")
+        carol.assign(ticket.key, "erin.ops")
+        settle(harness)
+        assert harness.incident(incident.id).commander_id == "U0ERIN"
+        carol.assign(ticket.key, person("bob").jira_account)
+        carol.assign(ticket.key, "erin.ops")
+        settle(harness)
+        assert harness.incident(incident.id).commander_id == "U0ERIN"
+        asked = [
+            r["query"]
+            for r in harness.jira.requests_to("GET", "/rest/api/2/user")
+            if r["path"].endswith("/user")
+        ]
+        assert asked.count({"key": erin["key"]}) == 1, f"the key is resolved once: {asked}"
+
+
+def test_assignees_with_old_style_user_keys_become_commander(dc) -> None:
+    """Older Data Center sites made the user key the lower-cased name, and directory names may hold
+    spaces, apostrophes or `+`: such a key in a changelog is still a person."""
+    harness, _url = dc
+    for slack_id, name, key in (
+        ("U0OBRIEN", "O'Brien+ops", "o'brien+ops"),
+        ("U0MARY", "Mary Smith", "mary smith"),
+    ):
+        email = f"{slack_id.lower()}@example.com"
+        harness.slack.add_user(slack_id, name=slack_id.lower(), email=email, real_name=name)
+        harness.jira.add_user(name, email, name, key=key)
+    incident, ticket = declared(harness, priority=2)
+    carol = harness.jira_user("carol")
+    carol.assign(ticket.key, "O'Brien+ops")
+    settle(harness)
+    assert harness.incident(incident.id).commander_id == "U0OBRIEN"
+    carol.assign(ticket.key, "Mary Smith")
+    settle(harness)
+    assert harness.incident(incident.id).commander_id == "U0MARY"
+    [history] = harness.jira.issue(ticket.key)["changelog"][-1:]
+    assert history["items"][0]["to"] == "mary smith", "the changelog carries the key"
+
+
+CLOUD_ONLY = ("/rest/api/2/workflowscheme/", "/rest/api/2/workflow/", "/rest/api/2/search/jql")
+
+
+def test_status_pushes_and_a_cut_changelog_use_no_cloud_only_endpoint(dc) -> None:
+    harness, _url = dc
+    harness.jira.set_webhook(None, None)  # every webhook missed: the reconciler reads the changelogs
+    incident, ticket = declared(harness, priority=3, webhooks=False)
+    harness.update(incident, status="MITIGATED")
+    harness.drain()
+    assert harness.jira.issue(ticket.key)["status"] == "Reporter validation", "hop by hop"
+    carol = harness.jira_user("carol")
+    carol.update(ticket.key, customfield_11064={"value": "1"})
+    carol.update(ticket.key, summary="Checkout down for every seller")
+    harness.jira.cut_search_changelogs(1)
+    reconciler_of(harness).run()
+    harness.drain()
+    now = harness.incident(incident.id)
+    assert (now.priority, now.title) == (1, "Checkout down for every seller")
+    [whole] = [
+        r
+        for r in harness.jira.requests_to("GET", f"/rest/api/2/issue/{ticket.key}")
+        if r["query"].get("expand")
+    ]
+    assert whole["query"]["expand"] == "changelog", "the cut changelog is read with the issue"
+    asked = [r["path"] for r in harness.jira.requests]
+    assert not [p for p in asked if p.startswith(CLOUD_ONLY) or p.endswith("/changelog")], asked
+    assert not [r for r in harness.jira.requests if r["status"] == 404]
+
+
+def test_a_login_held_for_a_captcha_is_waited_out_like_refused_credentials(database_url: str) -> None:
+    """With a user and password, Data Center answers 403 to every login after repeated failures until
+    someone answers a CAPTCHA: the gateway reports refused credentials, so the Jira lane waits."""
+    with (
+        running_emulators(deployment="datacenter") as emulators,
+        build_harness(
+            database_url,
+            emulators,
+            jira_api_token=None,
+            jira_password=JIRA_TOKEN,
+            jira_credentials_check_seconds=0.2,
+        ) as harness,
+    ):
+        incident = harness.declare(2)
+        harness.drain()
+        key = harness.ticket(incident).key
+        harness.jira.demand_captcha()
+        jira = harness.runtime.jira
+        assert jira is not None
+        with pytest.raises(CredentialsRefused, match="HTTP 403, CAPTCHA_CHALLENGE") as refused:
+            jira.rest("GET", "myself")
+        assert refused.value.retry_after == 0.2
+        harness.update(incident, title="Renamed while Jira wants a CAPTCHA")
+        harness.drain()
+        texts = [m["text"] for m in harness.slack.messages(harness.announcements)]
+        assert sum("Jira refused the bot's credentials (HTTP 403, CAPTCHA_CHALLENGE" in t for t in texts) == 1
+        assert not harness.jobs(state="failed"), "the change waits, it is not dropped"
+        harness.jira.accept_credentials()
+        [check] = [task for task in harness.runtime.periodic if task.name == "jira-credentials"]
+        check.run()
+        harness.drain_all()
+        assert harness.jira.issue(key)["fields"]["summary"] == "Renamed while Jira wants a CAPTCHA"

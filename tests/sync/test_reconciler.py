@@ -86,6 +86,20 @@ def test_a_change_the_webhook_missed_is_applied_once_by_the_next_run(harness, we
     ]
 
 
+def test_a_changelog_the_search_cut_short_is_read_whole_from_the_changelog_endpoint(harness) -> None:
+    incident, ticket = declared(harness, webhooks=False)
+    bob = harness.jira_user("bob")
+    bob.update(ticket.key, summary="Checkout returns 503 errors")
+    bob.update(ticket.key, customfield_11064={"value": "1"})
+    harness.jira.cut_search_changelogs(1)
+    report = reconciler_of(harness).run()
+    assert [c.split(": ")[-1] for c in report.changes] == ["title", "priority"]
+    harness.drain()
+    now = harness.incident(incident.id)
+    assert (now.title, now.priority) == ("Checkout returns 503 errors", 1)
+    assert harness.jira.requests_to("GET", f"/rest/api/2/issue/{ticket.key}/changelog")
+
+
 def test_the_window_reaches_back_from_the_checkpoint_with_an_overlap(harness) -> None:
     _incident, ticket = declared(harness, webhooks=False)
     reconciler = reconciler_of(harness)

@@ -162,6 +162,28 @@ def test_an_issue_moved_to_another_project_is_followed_by_its_id(harness, webhoo
     assert "OPS" in str(search), "the reconciler searches the project the ticket is in now"
 
 
+def test_a_comment_event_without_an_issue_is_found_by_the_comments_link(harness, webhook_url) -> None:
+    incident, ticket = declared(harness)
+    comment_id = str(next(_IDS))
+    created = {
+        "timestamp": 1764500000000,
+        "webhookEvent": "comment_created",
+        "comment": {
+            "self": f"http://jira.local/rest/api/2/issue/{ticket.jira_id}/comment/{comment_id}",
+            "id": comment_id,
+            "author": BOB,
+            "body": "Rolled back the payments deploy",
+            "updateAuthor": BOB,
+            "created": "2025-12-01T10:00:00.000+0000",
+            "updated": "2025-12-01T10:00:00.000+0000",
+        },
+    }
+    assert post(webhook_url, created).status_code == 202
+    settle(harness)
+    [line] = [t for t in harness.channel_texts(incident) if " comment by " in t]
+    assert "Rolled back the payments deploy" in line
+
+
 def test_people_are_compared_by_every_id_they_carry() -> None:
     assert person_ids({"accountId": "5b10a", "name": None}) == {"5b10a"}
     assert person_ids({"name": "bob", "key": "JIRAUSER10100", "accountId": 7}) == {"bob", "JIRAUSER10100"}
