@@ -76,14 +76,16 @@ def _slack(settings: Settings) -> str:
 
 
 def _jira_lane(engine: Engine) -> str:
-    """What the running bot learnt: a 401 pauses its Jira lane until the credentials work again."""
+    """What the running bot learnt: refused credentials (a 401, or Data Center's CAPTCHA 403) pause its
+    Jira lane until they work again."""
     with Session(engine) as session:
         since = lanes.paused_since(session, Lane.JIRA)
         waiting = lanes.waiting(session, Lane.JIRA)
     if since is not None:
         raise ValueError(
-            f"Jira has refused the bot's credentials (HTTP 401) since {since:%Y-%m-%d %H:%M} UTC; "
-            f"{waiting} Jira job(s) wait: renew JIRA_API_TOKEN / JIRA_PAT"
+            f"Jira has refused the bot's credentials since {since:%Y-%m-%d %H:%M} UTC; "
+            f"{waiting} Jira job(s) wait: renew JIRA_API_TOKEN / JIRA_PAT (or, after a CAPTCHA, log in "
+            "once in a browser as JIRA_USER)"
         )
     return f"accepted ({waiting} Jira job(s) queued)"
 

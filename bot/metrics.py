@@ -24,7 +24,7 @@ CHANGES_APPLIED = Counter(
 )
 JIRA_CREDENTIALS_REFUSED = Gauge(
     "bot_jira_credentials_refused",
-    "1 while Jira refuses the bot's credentials (HTTP 401) and the Jira lane waits, else 0",
+    "1 while Jira refuses the bot's credentials (a 401, or a CAPTCHA 403) and the Jira lane waits, else 0",
 )
 RATE_LIMITED = Counter(
     "bot_rate_limited_total",
