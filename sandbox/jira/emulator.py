@@ -329,9 +329,10 @@ class JiraEmulator:
         """Deliveries lost by `resume_webhooks(drop=True)`: url, headers, body (bytes)."""
         return list(self._sender.dropped)
 
-    def redeliver(self, index: int) -> None:
-        """Send `webhook_deliveries[index]` again with the same identifier (a duplicate delivery)."""
-        self._sender.redeliver(index)
+    def redeliver(self, index: int, *, new_identifier: bool = False) -> None:
+        """Send `webhook_deliveries[index]` again (a duplicate delivery), under the same identifier or,
+        with `new_identifier`, under a new one (so only the body's changelog or comment id tells)."""
+        self._sender.redeliver(index, new_identifier=new_identifier)
 
     def hold_webhooks(self) -> None:
         """Hold new webhooks back until released, to deliver them late or out of order."""

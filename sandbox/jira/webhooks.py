@@ -104,10 +104,13 @@ class WebhookSender:
             else:
                 self._queue.put(job)
 
-    def redeliver(self, index: int) -> None:
-        """Send a past delivery again with the same identifier and signature (a duplicate)."""
+    def redeliver(self, index: int, *, new_identifier: bool = False) -> None:
+        """Send a past delivery again with the same signature (a duplicate): under the same identifier,
+        or under a new one, as when Jira fires the same change to the webhook twice."""
         past = self.deliveries[index]
         headers = {k: v for k, v in past["headers"].items() if k != "X-Atlassian-Webhook-Retry"}
+        if new_identifier:
+            headers["X-Atlassian-Webhook-Identifier"] = uuid.uuid4().hex
         self._queue.put(_Job(past["url"], past["body"], headers))
 
     def hold(self) -> None:

@@ -3,9 +3,10 @@
 Each example declares one incident (with its channel and ticket), then runs a random sequence of steps:
 people editing the incident in Slack and its ticket in Jira (the status forward, back and to Post-mortem),
 an Update modal opened before other changes and submitted after them, channel messages sent to Jira (some
-twice), comments written and edited in Jira, webhooks held, reordered, duplicated and lost, Jira down or
-throttling, a worker killed mid-job, the reconciler, and the bot's workers doing some of their queued work.
-At the end everything recovers and settles, and the invariants must hold:
+twice), comments written and edited in Jira, webhooks held, reordered, lost and duplicated (under the same
+identifier or a new one), Jira down or throttling, a worker killed mid-job, the reconciler, and the bot's
+workers doing some of their queued work. At the end everything recovers and settles, and the invariants
+must hold:
 
 - the incident, its announcement and its Jira ticket agree on every synced field;
 - where every edit of a field came from one side, its last value is the one both sides show;
@@ -263,15 +264,16 @@ class ConvergenceMachine(RuleBasedStateMachine):
         self._say(f"held webhook {index} is lost")
         self.harness.jira.drop_webhook(index)
 
-    @rule(pick=st.integers(0, 2**16))
-    def webhook_duplicated(self, pick: int) -> None:
+    @rule(pick=st.integers(0, 2**16), new_identifier=st.booleans())
+    def webhook_duplicated(self, pick: int, new_identifier: bool) -> None:
         deliveries = self.harness.jira.webhook_deliveries
         if not deliveries:
             self._say("no webhook delivered yet to deliver again")
             return
         index = len(deliveries) - 1 - pick % min(len(deliveries), 8)  # one of the recent ones
-        self._say(f"webhook delivery {index} is delivered again")
-        self.harness.jira.redeliver(index)
+        under = "a new identifier" if new_identifier else "the same identifier"
+        self._say(f"webhook delivery {index} is delivered again under {under}")
+        self.harness.jira.redeliver(index, new_identifier=new_identifier)
 
     # Jira faults -------------------------------------------------------------------------------------
     @precondition(lambda self: not self.outage)

@@ -594,11 +594,18 @@ def test_webhook_retries_keep_the_identifier(emu: JiraEmulator, receiver: Receiv
         receiver.received[3][0]["X-Atlassian-Webhook-Identifier"]
         == deliveries[0]["headers"]["X-Atlassian-Webhook-Identifier"]
     )
+    emu.redeliver(2, new_identifier=True)  # the same change sent again as a new delivery
+    emu.wait_for(lambda: len(receiver.received) == 5)
+    assert receiver.received[4][1] == receiver.received[2][1]
+    assert (
+        receiver.received[4][0]["X-Atlassian-Webhook-Identifier"]
+        != deliveries[0]["headers"]["X-Atlassian-Webhook-Identifier"]
+    )
     receiver.statuses = [400]
     alice.update(key, summary="not retried")
-    emu.wait_for(lambda: len(emu.webhook_deliveries) == 5)
+    emu.wait_for(lambda: len(emu.webhook_deliveries) == 6)
     time.sleep(0.2)
-    assert [d["status"] for d in emu.webhook_deliveries][4:] == [400]
+    assert [d["status"] for d in emu.webhook_deliveries][5:] == [400]
 
 
 def test_webhook_to_a_dead_receiver_records_errors(emu: JiraEmulator, receiver: Receiver) -> None:
