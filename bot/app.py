@@ -30,6 +30,7 @@ from bot.settings import Settings
 from bot.uow import UnitOfWork
 from bot.workers import HandlerRegistry
 from listeners.common import Services
+from sync.bookmarks import bookmark
 from sync.changelog import ChangelogProcessor
 from sync.context import SyncContext
 from sync.conversation import register_notes, register_send_to_jira
@@ -42,7 +43,7 @@ from sync.jira_comments import CommentApplier, CommentFeed, CommentProcessor
 from sync.jira_lag import LagNotices
 from sync.jira_mapping import JiraMapping
 from sync.jira_push import ChangePusher
-from sync.jira_ticket import TicketCreation, bookmark
+from sync.jira_ticket import TicketCreation
 from sync.outbox import Kind, Outbox
 from sync.postmortem import register_postmortem
 from sync.reconciler import Reconciler

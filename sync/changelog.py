@@ -48,15 +48,15 @@ from bot.forms import UpdateForm
 from bot.metrics import CHANGES_APPLIED
 from bot.models import AppliedChangelog, Incident, JiraTicket
 from bot.rules import JIRA
+from sync.bookmarks import TICKET, bookmark_later
 from sync.context import SyncContext
 from sync.directory import Directory
 from sync.guards import BounceGuard
 from sync.jira_fields import strip_generated
 from sync.jira_mapping import JiraMapping
 from sync.jira_people import person_ids
-from sync.jira_ticket import BOOKMARK_TITLE
 from sync.jira_values import jira_value
-from sync.outbox import link_later, post_later
+from sync.outbox import post_later
 from sync.workflow import StatusMap
 from views import messages
 
@@ -224,12 +224,12 @@ class ChangelogProcessor:
             return
         if run.newest < int(ticket.field_versions.get("key", 0)):
             return
-        old, ticket.key = ticket.key, key
+        old, old_url, ticket.key = ticket.key, ticket.url, key
         ticket.url = self.ctx.jira.browse_url(key) if self.ctx.jira else ticket.url.replace(old, key)
         ticket.field_versions = {**ticket.field_versions, "key": run.newest}
         run.session.add(ticket)
         post_later(run.session, run.incident, messages.jira_moved(old, key, run.who))
-        link_later(run.session, run.incident, BOOKMARK_TITLE, ticket.url)
+        bookmark_later(run.session, run.incident, TICKET, replaces=old_url)
         run.outcome.applied.append("key")
 
     def _own(self, author: dict[str, Any]) -> bool:

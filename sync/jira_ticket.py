@@ -14,6 +14,7 @@ from bot import incidents
 from bot.enums import Lane, Status, is_critical
 from bot.jobs import PermanentFailure, enqueue
 from bot.models import Incident, JiraTicket, Job
+from sync.bookmarks import TICKET, bookmark_later
 from sync.context import SyncContext, load
 from sync.create_once import create_once
 from sync.directory import Directory
@@ -21,13 +22,9 @@ from sync.jira_fields import MARKER, prepare_jira_fields, project_key
 from sync.jira_handlers import JiraHandlers
 from sync.jira_mapping import JiraMapping
 from sync.jira_values import incident_values, jira_value
-from sync.outbox import Kind, link_later
-from sync.slack_api import slack_call
+from sync.outbox import Kind
 
 logger = logging.getLogger(__name__)
-
-#: The channel bookmark that links the incident's ticket.
-BOOKMARK_TITLE = "Jira ticket"
 
 
 class TicketCreation(JiraHandlers):
@@ -115,7 +112,7 @@ class TicketCreation(JiraHandlers):
             )
             if incident.channel_id:
                 enqueue(session, Kind.REMOTE_LINK, lane=Lane.JIRA, incident_id=incident.id)
-            link_later(session, incident, BOOKMARK_TITLE, self.jira.browse_url(key))
+            bookmark_later(session, incident, TICKET)
             if not is_critical(incident.priority):
                 enqueue(session, Kind.NOTIFY_REPORTER, lane=Lane.SLACK, incident_id=incident.id)
             session.commit()
@@ -132,26 +129,3 @@ class TicketCreation(JiraHandlers):
             self.ctx.channel_url(incident.channel_id),
             f"Slack #{incident.channel_name or incident.channel_id}",
         )
-
-
-def bookmark(ctx: SyncContext, job: Job) -> None:
-    """The channel's bookmark `title` → `link`: added once, re-pointed when the link changed (a ticket
-    moved to another project), left alone when it already points there (a retried job)."""
-    with ctx.session() as session:
-        incident = load(session, job.incident_id)
-    if incident.channel_id is None:
-        return
-    title, link = job.payload["title"], job.payload["link"]
-    with slack_call("bookmarks.list", tolerate={"is_archived"}) as outcome:
-        listed = ctx.slack.bookmarks_list(channel_id=incident.channel_id)
-    if outcome.tolerated:
-        return
-    existing = next((b for b in listed.get("bookmarks") or [] if b.get("title") == title), None)
-    if existing is None:
-        with slack_call("bookmarks.add", tolerate={"is_archived"}):
-            ctx.slack.bookmarks_add(channel_id=incident.channel_id, title=title, type="link", link=link)
-    elif existing.get("link") != link:
-        with slack_call("bookmarks.edit", tolerate={"is_archived"}):
-            ctx.slack.bookmarks_edit(
-                channel_id=incident.channel_id, bookmark_id=existing["id"], title=title, link=link
-            )

@@ -86,15 +86,6 @@ def post_later(
         enqueue(session, Kind.POST, lane=Lane.SLACK, incident_id=incident.id, payload=payload)
 
 
-def link_later(session: Session, incident: Incident, title: str, link: str) -> None:
-    """Queue the channel's bookmark `title` pointing at `link` (added, or re-pointed if it exists) and a
-    redraw of the announcement and topic, which show the same link."""
-    if incident.channel_id:
-        payload = {"title": title, "link": link}
-        enqueue(session, Kind.BOOKMARK, lane=Lane.SLACK, incident_id=incident.id, payload=payload)
-        enqueue(session, Kind.REFRESH_ANNOUNCEMENT, lane=Lane.SLACK, incident_id=incident.id)
-
-
 def _reminder_job(session: Session, kind: Kind, event: ReminderDue | ReminderSnoozed) -> None:
     """A reminder's message is posted or edited in the incident's Slack order."""
     enqueue(

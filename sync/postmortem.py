@@ -31,20 +31,19 @@ from bot.enums import Lane
 from bot.jobs import PermanentFailure, enqueue
 from bot.models import Incident, JiraPostMortem, Job
 from bot.workers import HandlerRegistry
+from sync.bookmarks import POSTMORTEM, bookmark_later
 from sync.context import SyncContext, load
 from sync.create_once import create_once
 from sync.directory import Directory
 from sync.issue_links import link_issues
 from sync.jira_handlers import JiraHandlers
 from sync.jira_lag import LagNotices
-from sync.outbox import Kind, link_later
+from sync.outbox import Kind
 from sync.postmortem_render import MARKER, PostMortemInputs, issue_fields, render_part
 from sync.slack_api import slack_call
 from views import messages
 
 logger = logging.getLogger(__name__)
-
-BOOKMARK_TITLE = "Post-mortem"
 
 
 def register_postmortem(
@@ -118,7 +117,7 @@ class PostMortems(JiraHandlers):
                     enqueue(
                         session, Kind.FOLLOWUP_LINK, lane=Lane.JIRA, incident_id=incident.id, payload=payload
                     )
-            link_later(session, incident, BOOKMARK_TITLE, url)
+            bookmark_later(session, incident, POSTMORTEM)
             try:
                 session.commit()
             except IntegrityError:

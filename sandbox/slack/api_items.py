@@ -64,7 +64,8 @@ def _bookmark_fields(params: Params, bookmark: dict[str, Any]) -> None:
 
 
 @METHODS("bookmarks.add")
-def bookmarks_add(state: SlackState, params: Params) -> dict[str, Any]:
+def bookmarks_add(state: SlackState, params: Params, user: str | None = None) -> dict[str, Any]:
+    """Add a link bookmark, as the bot (a Web API call) or as a person (`user`, from Slack's UI)."""
     conv = state.conversation(params.required("channel_id", "channel_not_found"))
     if params.text("type") != "link":
         raise ApiError("invalid_bookmark_type")
@@ -80,7 +81,7 @@ def bookmarks_add(state: SlackState, params: Params) -> dict[str, Any]:
         "date_created": state.now(),
         "date_updated": 0,
         "rank": chr(ord("U") + len(state.bookmarks.get(conv.id, []))),
-        "last_updated_by_user_id": state.bot_user_id,
+        "last_updated_by_user_id": user or state.bot_user_id,
         "last_updated_by_team_id": state.team_id,
         "shortcut_id": None,
         "app_id": None,

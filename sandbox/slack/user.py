@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from sandbox.slack import blockkit, forms, modals
-from sandbox.slack.api_base import ApiError
+from sandbox.slack.api_base import ApiError, Params
 from sandbox.slack.api_chat import deliver_response, message_json, post
+from sandbox.slack.api_items import bookmarks_add
 from sandbox.slack.api_reactions import add_reaction, remove_reaction
 from sandbox.slack.blockkit import buttons, input_blocks
 from sandbox.slack.emulator import SlackEmulator
@@ -361,6 +362,12 @@ class SlackUser:
             return post(
                 self.state, conv, {"text": text, "blocks": []}, user=self.user_id, thread_ts=thread_ts
             )["ts"]
+
+    def add_bookmark(self, channel_id: str, title: str, link: str) -> dict[str, Any]:
+        """Bookmark a link in the channel from Slack's UI; returns the bookmark."""
+        with self.state.lock:
+            params = Params({"channel_id": channel_id, "title": title, "type": "link", "link": link})
+            return bookmarks_add(self.state, params, user=self.user_id)["bookmark"]
 
     def delete(self, channel_id: str, ts: str) -> None:
         """Delete one's own message; a parent with replies stays as a tombstone, as in Slack."""

@@ -6,10 +6,7 @@ import time
 
 import pytest
 
-from bot.enums import Lane
-from bot.jobs import enqueue
 from sync.guards import bounce_key
-from sync.outbox import Kind
 
 ALL_FIELDS = dict(
     description="Payments fail at the last step",
@@ -65,22 +62,6 @@ def test_p1_ticket_carries_every_field(harness) -> None:
         m for m in harness.slack.messages(channel) if m["ts"] == harness.incident(incident.id).announcement_ts
     ]
     assert ticket.key in str(announcement["blocks"])
-
-
-def test_a_bookmark_job_run_again_leaves_one_bookmark(harness) -> None:
-    incident = harness.declare(2)
-    harness.drain()
-    ticket = harness.ticket(incident)
-    channel = harness.incident(incident.id).channel_id
-    with harness.session() as session:  # the job run again, as after a reply lost on the way back
-        payload = {"title": "Jira ticket", "link": ticket.url}
-        enqueue(session, Kind.BOOKMARK, lane=Lane.SLACK, incident_id=incident.id, payload=payload)
-        session.commit()
-    harness.drain()
-    assert [(b["title"], b["link"]) for b in harness.slack.bookmarks(channel)] == [
-        ("Jira ticket", ticket.url)
-    ]
-    assert len(harness.slack.calls_to("bookmarks.add")) == 1
 
 
 def test_p4_ticket_goes_to_the_team_project_with_all_environments(harness) -> None:
