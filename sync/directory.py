@@ -25,7 +25,10 @@ if TYPE_CHECKING:
     from sync.jira_client import JiraGateway
 
 logger = logging.getLogger(__name__)
-NEGATIVE_TTL = timedelta(days=1)
+#: how long an answer about a person is kept: a lookup that found nothing, or Jira's view of an account
+LOOKUP_TTL = timedelta(days=1)
+#: at most this many of Jira's answers are kept in memory (each only its e-mail and resolved name)
+LOOKUPS_KEPT = 10_000
 #: how long "told once" lasts for a commander the bot cannot find in Jira (longer than any incident)
 UNMATCHED_TOLD_TTL = timedelta(days=90)
 
@@ -33,7 +36,8 @@ UNMATCHED_TOLD_TTL = timedelta(days=90)
 class Directory:
     def __init__(self, ctx: SyncContext) -> None:
         self.ctx = ctx
-        #: Jira's answer about an account (a Data Center changelog's user key), by the id asked, until when
+        #: Jira's answer about an account (its e-mail and, on Data Center, the name a user key resolves
+        #: to), by the id asked, with until when it holds
         self._looked_up: dict[str, tuple[float, dict[str, Any]]] = {}
         self._slack_of = dict(ctx.settings.jira_user_map)  # JIRA_USER_MAP: Jira account → Slack user
         self._jira_of = {slack: account for account, slack in reversed(self._slack_of.items())}
@@ -45,7 +49,7 @@ class Directory:
         with self.ctx.session() as session:
             user = session.get(User, slack_id) or User(slack_id=slack_id)
             if user.jira_account_id or (
-                user.jira_checked_at and utcnow() - user.jira_checked_at < NEGATIVE_TTL
+                user.jira_checked_at and utcnow() - user.jira_checked_at < LOOKUP_TTL
             ):
                 return user.jira_account_id
             if not user.email:
@@ -105,8 +109,14 @@ class Directory:
         kept = self._looked_up.get(account_id)
         if kept is not None and kept[0] > time.monotonic():
             return kept[1]
-        account = jira.user(account_id)
-        self._looked_up[account_id] = (time.monotonic() + NEGATIVE_TTL.total_seconds(), account)
+        answer = jira.user(account_id)
+        account = {k: answer[k] for k in ("accountId", "name", "key", "emailAddress") if k in answer}
+        if len(self._looked_up) >= LOOKUPS_KEPT:
+            now = time.monotonic()
+            self._looked_up = {k: v for k, v in self._looked_up.items() if v[0] > now}
+            if len(self._looked_up) >= LOOKUPS_KEPT:
+                self._looked_up.clear()
+        self._looked_up[account_id] = (time.monotonic() + LOOKUP_TTL.total_seconds(), account)
         return account
 
     def report_unmatched(self, incident: Incident, slack_id: str, key: str) -> None:
