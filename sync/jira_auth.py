@@ -47,10 +47,10 @@ class CredentialsWatch:
                 return
         JIRA_CREDENTIALS_REFUSED.set(1)
         logger.error(
-            "Jira refused the bot's credentials (%s on %s): the Jira lane waits until they work "
-            "again; renew JIRA_API_TOKEN / JIRA_PAT",
+            "Jira refused the bot's credentials (%s on %s): the Jira lane waits until they work again; %s",
             refusal,
             what,
+            messages.credentials_fix(refusal),
         )
 
     def check(self) -> None:

@@ -186,12 +186,20 @@ def jira_assignee_unmatched(key: str, old: str | None, new: str | None, who: str
     )
 
 
+def credentials_fix(refusal: str) -> str:
+    """What an operator does about refused Jira credentials: a Data Center CAPTCHA (after failed
+    password logins) is cleared by one login in a browser; anything else needs a new token."""
+    if "CAPTCHA" in refusal.upper():
+        return "log in to Jira once in a browser as JIRA_USER to clear the CAPTCHA, and check JIRA_PASSWORD"
+    return "renew JIRA_API_TOKEN / JIRA_PAT"
+
+
 def jira_credentials_refused(what: str, refusal: str, check_seconds: float) -> str:
     """For the announcements channel, once, when Jira starts refusing the login (`refusal`: how)."""
     return (
-        f":rotating_light: Jira refused the bot's credentials ({escape(refusal)} on {escape(what)}): renew "
-        "JIRA_API_TOKEN / JIRA_PAT. Changes for Jira stay queued, in order, and are sent once Jira accepts "
-        f"the credentials again (checked every {check_seconds:g} s)."
+        f":rotating_light: Jira refused the bot's credentials ({escape(refusal)} on {escape(what)}): "
+        f"{credentials_fix(refusal)}. Changes for Jira stay queued, in order, and are sent once Jira "
+        f"accepts the credentials again (checked every {check_seconds:g} s)."
     )
 
 

@@ -228,7 +228,9 @@ def test_a_login_held_for_a_captcha_is_waited_out_like_refused_credentials(datab
         harness.update(incident, title="Renamed while Jira wants a CAPTCHA")
         harness.drain()
         texts = [m["text"] for m in harness.slack.messages(harness.announcements)]
-        assert sum("Jira refused the bot's credentials (HTTP 403, CAPTCHA_CHALLENGE" in t for t in texts) == 1
+        captcha = "Jira refused the bot's credentials (HTTP 403, CAPTCHA_CHALLENGE"
+        [refusal] = [t for t in texts if captcha in t]
+        assert "log in to Jira once in a browser as JIRA_USER" in refusal and "JIRA_PAT" not in refusal
         assert not harness.jobs(state="failed"), "the change waits, it is not dropped"
         harness.jira.accept_credentials()
         [check] = [task for task in harness.runtime.periodic if task.name == "jira-credentials"]
