@@ -7,10 +7,11 @@ rig both carry the person's account id (`sandbox.rig.Person.jira_account`).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sandbox.rig import Rig
-from tests.e2e.slack_steps import WAIT, Declared, texts, wait_for_jira_link
+from tests.e2e.slack_steps import WAIT, Declared, texts, wait_for_jira_link, wait_for_no_jobs
 
 
 def person_id(rig: Rig, user: dict[str, Any] | None) -> str | None:
@@ -47,3 +48,19 @@ def jira_line(rig: Rig, incident: Declared, fragment: str) -> str:
         timeout=WAIT,
         message=f"a Jira line with {fragment!r}",
     )
+
+
+def wait_until_idle(rig: Rig, key: str) -> None:
+    """Until every history of the issue has been delivered to the bot (answered 2xx) and the bot has no
+    job left: what it would post about its own writes' echoes, it has posted by then."""
+    histories = {str(h["id"]) for h in rig.jira.issue(key)["changelog"]}
+
+    def delivered() -> bool:
+        answered = [
+            json.loads(d["body"]) for d in rig.jira.webhook_deliveries if 200 <= (d["status"] or 0) < 300
+        ]
+        ids = {str((b.get("changelog") or {}).get("id")) for b in answered if b["issue"]["key"] == key}
+        return histories <= ids
+
+    rig.jira.wait_for(delivered, timeout=WAIT)
+    wait_for_no_jobs(rig)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from sandbox.rig import Rig, person
 from sandbox.slack import Ack
 from sandbox.slack.blockkit import button_text, buttons
@@ -151,3 +153,23 @@ def input_labels(view: dict) -> list[str]:
 
 def section_texts(view: dict) -> str:
     return "\n".join(b["text"]["text"] for b in view["blocks"] if b["type"] == "section")
+
+
+def wait_for_no_jobs(rig: Rig) -> None:
+    """Until the bot has done every job it has: whatever an acknowledged event or a delivered webhook
+    was going to make it post, it has posted (the listeners commit their jobs before they ack)."""
+    engine = sa.create_engine(rig.env["DATABASE_URL"])
+
+    def no_jobs() -> bool:
+        with engine.connect() as connection:
+            return (
+                connection.execute(
+                    sa.text("SELECT count(*) FROM job WHERE state IN ('pending', 'running')")
+                ).scalar()
+                == 0
+            )
+
+    try:
+        rig.slack.wait_for(no_jobs, timeout=WAIT, message="the bot's queue to empty")
+    finally:
+        engine.dispose()

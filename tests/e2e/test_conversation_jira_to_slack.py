@@ -4,11 +4,11 @@ process, through the signed webhook and through `python -m bot reconcile --once`
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
-from tests.e2e.slack_steps import WAIT, declare, wait_for_jira_link
+from tests.e2e.jira_steps import wait_until_idle
+from tests.e2e.slack_steps import WAIT, declare, wait_for_jira_link, wait_for_no_jobs
 
 
 def ticket_key(rig) -> str:
@@ -49,7 +49,7 @@ def test_comments_and_edits_reach_the_channel_once_and_deletions_do_not(rig) -> 
     rig.jira_user("carol").edit_comment(key, comment["id"], "Bad config pushed at 10:02 by the deploy bot")
     rig.jira_user("carol").delete_comment(key, comment["id"])
     rig.jira.wait_for(lambda: comment_answers(rig) == 8, timeout=WAIT)
-    time.sleep(0.5)  # time enough to post, were the bot to
+    wait_for_no_jobs(rig)  # what the bot would post, it has posted by now
     assert comment_lines(rig, incident.channel) == expected, (
         "each version once; no unchanged edit, no deletion"
     )
@@ -73,7 +73,7 @@ def test_a_p4_incident_posts_nothing(rig) -> None:
     key = rig.jira.wait_for(lambda: next(iter(rig.jira.issues), None), timeout=WAIT)
     rig.jira_user("bob").comment(key, "Looking into it")
     rig.jira.wait_for(lambda: comment_answers(rig) == 2, timeout=WAIT)
-    time.sleep(0.5)
+    wait_for_no_jobs(rig)
     assert not any(" comment by " in m["text"] for c in rig.slack.channels for m in rig.slack.messages(c))
     assert "Traceback" not in rig.bot_log()
 
@@ -83,7 +83,7 @@ def test_the_reconciler_brings_a_comment_whose_webhook_was_lost(rig) -> None:
     incident = declare(rig, "alice")
     wait_for_jira_link(rig, incident)
     key = ticket_key(rig)
-    time.sleep(0.3)
+    wait_until_idle(rig, key)
     rig.jira.pause_webhooks()
     rig.jira_user("bob").comment(key, "Found it: the cache TTL")
     rig.jira.resume_webhooks(drop=True)

@@ -8,14 +8,13 @@ makes no second comment, and what cannot be sent is refused privately.
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 
 import pytest
 
 from sandbox.rig import JIRA_BOT, person
 from tests.e2e.jira_steps import person_id
-from tests.e2e.slack_steps import WAIT, declare, last_ephemeral, wait_for_jira_link
+from tests.e2e.slack_steps import WAIT, declare, last_ephemeral, wait_for_jira_link, wait_for_no_jobs
 
 SEND = "send_to_jira"
 
@@ -57,7 +56,7 @@ def test_a_message_sent_to_jira_becomes_one_comment_and_gets_a_check_mark(rig) -
     rig.slack_user("carol").shortcut(incident.channel, ts, SEND)
     answer = last_ephemeral(rig, "carol", after=before)
     assert "already in Jira" in answer and f"focusedCommentId={comment['id']}" in answer
-    time.sleep(0.5)
+    wait_for_no_jobs(rig)
     assert len(comments(rig, key)) == 1, "the same message twice makes no second comment"
     rig.jira.wait_for(
         lambda: [
@@ -67,7 +66,7 @@ def test_a_message_sent_to_jira_becomes_one_comment_and_gets_a_check_mark(rig) -
         ],
         timeout=WAIT,
     )
-    time.sleep(0.5)  # time enough for the bot to post it, were it to
+    wait_for_no_jobs(rig)  # what the bot would post, it has posted by now
     assert not any(" comment by " in m["text"] for m in rig.slack.messages(incident.channel)), (
         "the bot's own comment is never posted back"
     )

@@ -3,11 +3,18 @@ answers, `/incident timeline`, and the post-mortem's timeline field listing (and
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from sandbox.rig import person
-from tests.e2e.slack_steps import WAIT, command, declare, last_ephemeral, update, wait_for_jira_link
+from tests.e2e.slack_steps import (
+    WAIT,
+    command,
+    declare,
+    last_ephemeral,
+    update,
+    wait_for_jira_link,
+    wait_for_no_jobs,
+)
 
 ADDED, REMOVED = "Added to the timeline.", "Removed from the timeline."
 
@@ -27,14 +34,14 @@ def test_a_pin_adds_one_note_more_pins_add_nothing_and_the_last_pin_removes_it(r
     assert reads[-1]["params"]["latest"] == ts and reads[-1]["params"]["limit"] in (1, "1")
     carol.react(channel, ts, "pushpin")
     alice.react(channel, ts, "eyes")
-    time.sleep(0.5)
+    wait_for_no_jobs(rig)
     assert thread(rig, channel, ts) == [ADDED], "more pins add nothing"
     listing = command(rig, "alice", "timeline", channel=channel)
     at = datetime.fromtimestamp(float(ts), UTC).strftime("%H:%M")
     assert f"• {at} Note: carol: Error rate back under 1% after the rollback" in listing
 
     alice.unreact(channel, ts, "pushpin")
-    time.sleep(0.5)
+    wait_for_no_jobs(rig)
     assert thread(rig, channel, ts) == [ADDED], "a pin is left"
     carol.unreact(channel, ts, "pushpin")
     rig.slack.wait_for(lambda: thread(rig, channel, ts) == [ADDED, REMOVED], timeout=WAIT)
@@ -78,7 +85,7 @@ def test_a_pin_on_a_message_the_bot_cannot_read_is_explained(rig) -> None:
     before = len(rig.slack.ephemerals(person("carol").slack_id))
     carol.react(channel, ts, "pushpin")
     assert "could not read it" in last_ephemeral(rig, "carol", after=before)
-    time.sleep(0.3)
+    wait_for_no_jobs(rig)
     assert thread(rig, channel, ts) == []
 
 

@@ -7,15 +7,13 @@ People act in Slack (modals) and in Jira; the assertions read what each side hol
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlmodel import Session
 
 from bot import db
 from bot.models import Incident
 from sandbox.rig import Rig, person
-from tests.e2e.jira_steps import jira_line, ticket_of
+from tests.e2e.jira_steps import jira_line, ticket_of, wait_until_idle
 from tests.e2e.slack_steps import WAIT, declare, texts, update
 
 pytestmark = pytest.mark.parametrize("jira_deployment", ["datacenter"], indirect=True)
@@ -53,7 +51,7 @@ def test_declare_then_every_field_both_ways_on_data_center(rig: Rig) -> None:
     assigned = [r["json"] for r in rig.jira.requests_to("PUT", f"/rest/api/2/issue/{key}/assignee")]
     assert assigned[-1] == {"name": person("bob").jira_account}
     assert all(set(body) == {"name"} for body in assigned)
-    time.sleep(0.5)  # the bot's own writes come back by webhook, to be recognised by name/key
+    wait_until_idle(rig, key)  # the bot's own writes came back by webhook, recognised by name/key
     assert not [t for t in texts(rig, incident.channel) if t.startswith("Jira ")]
 
     # Jira → incident, each field
@@ -72,7 +70,7 @@ def test_declare_then_every_field_both_ways_on_data_center(rig: Rig) -> None:
     jira_line(rig, incident, "Description changed")
     carol.assign(key, person("carol").jira_account)
     jira_line(rig, incident, "Assignee changed")
-    time.sleep(0.5)
+    wait_until_idle(rig, key)
     described = fields(rig, key)["description"]
     assert described.count("Slack channel: ") == 1 and described.count("declared from Slack") == 1
     engine = db.make_engine(rig.env["DATABASE_URL"])
@@ -95,7 +93,7 @@ def test_the_reconciler_pages_on_start_at_after_a_missed_webhook(rig: Rig) -> No
         bob.create("INC", f"Unrelated issue {n}", issuetype="Task")
     incident = declare(rig, "alice", "Search returns nothing", "P3")
     key = ticket_of(rig, incident)
-    time.sleep(0.5)
+    wait_until_idle(rig, key)
     rig.jira.pause_webhooks()
     bob.update(key, customfield_11064={"value": "1"}, summary="Search returns nothing at all")
     rig.jira.resume_webhooks(drop=True)

@@ -3,13 +3,12 @@ channel through the signed webhook, and writes nothing back to Jira."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlmodel import Session, select
 
 from bot import db, incidents
 from bot.models import Incident
+from tests.e2e.jira_steps import wait_until_idle
 
 pytestmark = pytest.mark.both_jiras
 
@@ -36,7 +35,7 @@ def test_a_change_made_in_jira_reaches_the_incident_and_its_channel_once(rig) ->
     key = jira.wait_for(lambda: next(iter(jira.issues), None), timeout=15)
     jira.wait_for(lambda: jira.issue(key)["remote_links"], timeout=15)
     slack.wait_for(lambda: slack.bookmarks(channel) and slack.pins(channel), timeout=15)
-    time.sleep(0.5)  # the bot's own writes settle (and their webhooks come back, to be skipped)
+    wait_until_idle(rig, key)  # the bot's own writes settle (and their webhooks come back, to be skipped)
     [announcement_ts] = slack.pins(channel)
     edits_before = announcement(slack, channel, announcement_ts).get("edited")
     jira.clear_requests()
@@ -62,7 +61,7 @@ def test_a_change_made_in_jira_reaches_the_incident_and_its_channel_once(rig) ->
     shown = announcement(slack, channel, announcement_ts)
     assert shown.get("edited") != edits_before, "the announcement is edited in place"
     assert "Mitigating" in str(shown["blocks"])
-    time.sleep(1.0)  # time enough for an echo, were there one
+    wait_until_idle(rig, key)  # every webhook handled: an echo would be in the channel by now
     assert jira_lines() == expected, "each change once"
     writes = [r for r in jira.requests if r["method"] in ("POST", "PUT", "DELETE")]
     assert writes == [], "nothing applied from Jira goes back to Jira"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from sandbox.rig import Rig, person
-from tests.e2e.jira_steps import person_id
+from tests.e2e.jira_steps import person_id, wait_until_idle
 from tests.e2e.slack_steps import (
     WAIT,
     announcement,
@@ -106,6 +106,7 @@ def test_each_field_updates_summary_announcement_topic_and_notice(rig: Rig) -> N
         )
 
     rig.jira.wait_for(the_ticket_holds_the_updates, timeout=WAIT)
+    wait_until_idle(rig, "INC-1")  # the echoes of the bot's writes have come back and been handled
     assert not [t for t in texts(rig, incident.channel) if t.startswith("Jira ")], "no echo of its writes"
 
     final = announcement(rig, incident)
