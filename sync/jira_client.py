@@ -8,12 +8,14 @@ Retry-After), `CredentialsRefused` (401, or a 403 refusing the login itself) or 
 other 4xx), with no secret in the text. Every request takes its turn in the budget all replicas share
 (`JIRA_MAX_REQUESTS_PER_SECOND`).
 
-Jira Cloud and Jira Server/Data Center differ here and nowhere else (`serverInfo.deploymentType`, read
-by the library on connecting): a person is an `accountId` on Cloud and a `name` on Data Center (whose
-user key, in changelogs, is looked up too); search is Cloud's `search/jql` with `nextPageToken`, or
-Data Center's `search` with `startAt`/`total`, whose position is handed out as the page token. The
-workflow API and the changelog endpoint are Cloud's: on Data Center a status is reached along the
-issue's own transitions, and a long changelog is read with the issue (`expand=changelog`).
+The calls Jira Cloud and Jira Server/Data Center answer differently are made here only
+(`serverInfo.deploymentType`, read by the library on connecting; what their webhooks and changelogs carry
+differently is read where they are read, in `sync.webhook` and `sync.changelog`): a person is an
+`accountId` on Cloud and a `name` on Data Center (whose user key, in changelogs, is looked up too);
+search is Cloud's `search/jql` with `nextPageToken`, or Data Center's `search` with `startAt`/`total`,
+whose position is handed out as the page token. The workflow API and the changelog endpoint are Cloud's:
+on Data Center a status is reached along the issue's own transitions, and a long changelog is read with
+the issue (`expand=changelog`).
 """
 
 from __future__ import annotations
