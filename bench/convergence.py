@@ -6,17 +6,22 @@ how many examples and steps passed and how long it took. A failure prints the ex
 seed, as the test does, and the script exits 1.
 
     python -m bench.convergence --examples 2000 [--db sqlite|postgresql] [--batch 200]
-        [--own-account known|unknown] [--shrink]
+        [--own-account known|unknown] [--shrink] [--seed N]
+
+Each batch runs on a seed (`--seed` for the first, then one more per batch); a failure prints the
+batch's seed and the command that runs that batch again.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import hypothesis.core
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -26,7 +31,7 @@ from tests.sync.conftest import build_harness, running_emulators, serving
 
 
 def run_batch(
-    db: str, examples: int, steps: int, *, own_account_known: bool, shrink: bool
+    db: str, examples: int, steps: int, *, own_account_known: bool, shrink: bool, seed: int
 ) -> type[ConvergenceMachine]:
     extra = {} if own_account_known else {"jira_bot_account_id": "acc-not-the-bot"}
     with (
@@ -37,6 +42,7 @@ def run_batch(
         serving(harness),
     ):
         model = machine_for(harness)
+        hypothesis.core.global_force_seed = seed  # what `pytest --hypothesis-seed` sets
         run_state_machine_as_test(
             model,
             settings=settings(
@@ -67,10 +73,12 @@ def main() -> int:
     parser.add_argument(
         "--shrink", action="store_true", help="shrink a failing example (slow: each example is a few seconds)"
     )
+    parser.add_argument("--seed", type=int, help="the first batch's seed (default: a random one)")
     options = parser.parse_args()
     print(machine())
     started = time.monotonic()
     examples = steps = 0
+    seed = options.seed if options.seed is not None else random.randrange(2**32)
     while examples < options.examples:
         size = min(options.batch, options.examples - examples)
         try:
@@ -80,13 +88,21 @@ def main() -> int:
                 options.steps,
                 own_account_known=options.own_account == "known",
                 shrink=options.shrink,
+                seed=seed,
             )
-        except Exception as exc:  # the model's own report (story and seed) is already printed
+        except Exception as exc:
             seconds = time.monotonic() - started
             print(
-                f"FAILED after {seconds:.0f} s, in batch from example {examples}: {type(exc).__name__}: {exc}"
+                f"FAILED after {seconds:.0f} s, in batch from example {examples} (seed {seed}): "
+                f"{type(exc).__name__}: {exc}\nThe failing example's story:"
+            )
+            print("\n".join(f"  {line}" for line in ConvergenceMachine.story))
+            again = f"--seed {seed} --examples {size} --batch {size} --db {options.db}"
+            print(
+                f"This batch again: python -m bench.convergence {again} --own-account {options.own_account}"
             )
             return 1
+        seed += 1
         examples += model.examples
         steps += model.steps
         print(f"  {examples} examples, {steps} steps, {time.monotonic() - started:.0f} s", flush=True)

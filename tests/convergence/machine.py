@@ -89,6 +89,9 @@ class ConvergenceMachine(RuleBasedStateMachine):
     #: examples and steps run by this class, for the soak's report
     examples = 0
     steps = 0
+    #: the story of the example running now in this process (or of the one that failed), for a report
+    #: outside pytest, whose failures show it as hypothesis notes
+    story: list[str] = []
 
     def __init__(self) -> None:
         super().__init__()
@@ -105,6 +108,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         self.comments: dict[str, list[str]] = {}  # bob's Jira comments: id → its versions, oldest first
         self.postmortems_before: set[str] = set()
         self.postmortem_reached = False  # a Slack edit took the incident to Post-mortem
+        ConvergenceMachine.story = []
 
     # set-up ------------------------------------------------------------------------------------------
     @initialize()
@@ -114,6 +118,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         settle(harness)
         self.incident_id = incident.id
         self.key = harness.ticket(incident).key
+        ConvergenceMachine.story.append(f"declared #{incident.id} ({self.key})")
         self.postmortems_before = {k for k in harness.jira.issues if k.startswith("PM-")}
         note(f"declared #{incident.id} ({self.key})")
 
@@ -437,6 +442,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
     def _say(self, text: str) -> None:
         """One line of the example's story, per step (and the step counted for the soak's report)."""
         type(self).steps += 1
+        ConvergenceMachine.story.append(text)
         note(text)
 
     def _update(self, form: UpdateForm, shown: dict[str, Any] | None = None) -> None:

@@ -22,6 +22,7 @@ from bot.app import build_runtime
 from bot.models import AppliedChangelog, Incident, JiraTicket, Job, WebhookDelivery
 from bot.workers import run_one
 from sandbox.rig import WEBHOOK_SECRET
+from sync.jira_comments import CommentFeed
 from sync.outbox import Kind
 from sync.reconciler import Reconciler
 from tests.sync.conftest import Harness, harness_settings
@@ -157,8 +158,11 @@ def processor_of(harness: Harness):
 
 
 def reconciler_of(harness: Harness, **options: Any) -> Reconciler:
-    """A reconciler over the runtime's processor, as `sync.wire` builds it."""
+    """A reconciler over the runtime's changelog and comment processors, as the composition root builds
+    it (both doors: histories and comments), with `options` (a page size, ...) of the test's own."""
     applier = harness.runtime.registry.handler(Kind.APPLY_WEBHOOK)
+    comments = harness.runtime.registry.handler(Kind.APPLY_COMMENT).processor
+    options.setdefault("comments", CommentFeed(applier.ctx, comments))
     return Reconciler(applier.ctx, applier.processor, **options)
 
 
