@@ -4,6 +4,8 @@ Slack → Jira, Jira → incident and the reconciler, with everything that diffe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -15,13 +17,21 @@ from tests.sync.webhook_support import declared, jira_lines, reconciler_of, sett
 PAT = "dc-sandbox-pat"
 
 
-@pytest.fixture
-def dc(database_url: str) -> Iterator[tuple[Harness, str]]:
+@contextmanager
+def on_a_pat(database_url: str, **settings: Any) -> Iterator[Harness]:
+    """The bot on a personal access token against the emulator's Data Center mode (with `settings`)."""
     with (
         running_emulators(deployment="datacenter", pat=PAT) as emulators,
-        build_harness(database_url, emulators, jira_pat=PAT, jira_user=None, jira_api_token=None) as harness,
-        serving(harness) as url,
+        build_harness(
+            database_url, emulators, jira_pat=PAT, jira_user=None, jira_api_token=None, **settings
+        ) as harness,
     ):
+        yield harness
+
+
+@pytest.fixture
+def dc(database_url: str) -> Iterator[tuple[Harness, str]]:
+    with on_a_pat(database_url) as harness, serving(harness) as url:
         yield harness, url
 
 
@@ -84,17 +94,7 @@ def test_the_reconciler_pages_data_centers_search_on_start_at(dc) -> None:
 
 
 def test_a_refused_pat_is_told_once_the_lane_waits_and_resumes(database_url: str) -> None:
-    with (
-        running_emulators(deployment="datacenter", pat=PAT) as emulators,
-        build_harness(
-            database_url,
-            emulators,
-            jira_pat=PAT,
-            jira_user=None,
-            jira_api_token=None,
-            jira_credentials_check_seconds=0.2,
-        ) as harness,
-    ):
+    with on_a_pat(database_url, jira_credentials_check_seconds=0.2) as harness:
         incident = harness.declare(2)
         harness.drain()
         key = harness.ticket(incident).key
@@ -120,18 +120,7 @@ def test_a_refused_pat_is_told_once_the_lane_waits_and_resumes(database_url: str
 def test_an_assignee_mapped_by_name_becomes_commander_from_the_user_key(database_url: str) -> None:
     """A Data Center changelog names the assignee by user key; JIRA_USER_MAP holds the name, and the
     person's Jira e-mail is not their Slack one: the key is resolved once, then matched by name."""
-    with (
-        running_emulators(deployment="datacenter", pat=PAT) as emulators,
-        build_harness(
-            database_url,
-            emulators,
-            jira_pat=PAT,
-            jira_user=None,
-            jira_api_token=None,
-            jira_user_map={"erin.ops": "U0ERIN"},
-        ) as harness,
-        serving(harness),
-    ):
+    with on_a_pat(database_url, jira_user_map={"erin.ops": "U0ERIN"}) as harness, serving(harness):
         harness.slack.add_user("U0ERIN", name="erin", email="erin@example.com", real_name="Erin")
         erin = harness.jira.add_user("erin.ops", "erin@contractors.example", "Erin (ops)")
         incident, ticket = declared(harness, priority=2)
